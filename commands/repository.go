@@ -1,0 +1,201 @@
+// Package commands holds the application's write side: one file per
+// command with its struct and handler. A handler loads the aggregate's
+// stream, lets the domain decide, and appends the raised events with the
+// loaded version as the expected one, retrying a bounded number of times
+// when another writer got there first.
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/edusmarthub/edusmarthub/domain"
+	"github.com/edusmarthub/edusmarthub/eventstore"
+)
+
+// EventStore is the part of the store port the command side uses.
+type EventStore interface {
+	Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events []eventstore.EventData) (eventstore.AppendResult, error)
+	ReadStream(ctx context.Context, stream string, after eventstore.Version, limit int) ([]eventstore.RecordedEvent, error)
+}
+
+// Meta is who issues a command and why. It ends up in every event's
+// metadata.
+type Meta struct {
+	// CommandID identifies this command instance. When set, the IDs of the
+	// events it raises are derived from it, so issuing the same command
+	// again (a saga redelivery, a retried request) appends nothing new.
+	CommandID     string
+	SchoolID      string
+	Actor         Actor
+	CorrelationID string
+	CausationID   string
+	RequestID     string
+	// ExpectedVersion, when set (HTTP If-Match), is the version the
+	// target aggregate must be at; a mismatch is a conflict, not retried.
+	ExpectedVersion *uint64
+}
+
+// Result is what a command returns: the target aggregate, its stream, the
+// stream's version after the command and the global position of its last
+// event (the read-your-writes token is Stream:Version).
+type Result struct {
+	ID       string `json:"id"`
+	Stream   string `json:"stream"`
+	Version  uint64 `json:"version"`
+	Position uint64 `json:"position"`
+}
+
+// ErrConcurrentUpdate is returned when an aggregate kept changing under a
+// command for all its attempts, or did not match the caller's If-Match.
+var ErrConcurrentUpdate = errors.New("commands: concurrent update")
+
+// Repository loads aggregates from the store and appends their changes.
+type Repository struct {
+	store       EventStore
+	now         func() time.Time
+	maxAttempts int
+}
+
+// NewRepository returns a repository over store. now is the clock commands
+// read (injected so tests control time).
+func NewRepository(store EventStore, now func() time.Time) *Repository {
+	if now == nil {
+		now = time.Now
+	}
+	return &Repository{store: store, now: now, maxAttempts: 5}
+}
+
+// Now is the repository's clock, in UTC.
+func (r *Repository) Now() time.Time { return r.now().UTC() }
+
+// Load reads an aggregate's stream and rebuilds it. blank returns the empty
+// aggregate for the stream (known ID, version 0).
+func Load[A domain.Aggregate](ctx context.Context, r *Repository, blank A) (A, []eventstore.RecordedEvent, error) {
+	stream := blank.StreamID()
+	recs, err := r.store.ReadStream(ctx, stream, 0, 0)
+	if err != nil {
+		return blank, nil, fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	history := make([]domain.Event, 0, len(recs))
+	for _, rec := range recs {
+		e, err := domain.DecodeEvent(rec.Type, rec.Data)
+		if err != nil {
+			return blank, nil, fmt.Errorf("stream %s version %d: %w", stream, rec.Version, err)
+		}
+		history = append(history, e)
+	}
+	var version uint64
+	if n := len(recs); n > 0 {
+		version = recs[n-1].Version
+	}
+	return domain.Rehydrate(blank, history, version), recs, nil
+}
+
+// Update runs one command against one aggregate: load, decide, append with
+// the loaded version expected, and on a version conflict start over, a
+// bounded number of times. blank must return a fresh empty aggregate on
+// every call. A decide error is returned as is (a domain error).
+func Update[A domain.Aggregate](ctx context.Context, r *Repository, m Meta, blank func() A, decide func(A) error) (Result, error) {
+	var lastErr error
+	for attempt := 0; attempt < r.maxAttempts; attempt++ {
+		agg, recs, err := Load(ctx, r, blank())
+		if err != nil {
+			return Result{}, err
+		}
+		res := Result{ID: agg.ID(), Stream: agg.StreamID(), Version: agg.Version()}
+		if n := len(recs); n > 0 {
+			res.Position = recs[n-1].Position
+		}
+		if done, ok := alreadyApplied(m, res.Stream, recs); ok {
+			done.ID = res.ID
+			return done, nil
+		}
+		if m.ExpectedVersion != nil && *m.ExpectedVersion != agg.Version() {
+			return Result{}, &eventstore.ConflictError{Stream: res.Stream, Expected: eventstore.Exact(*m.ExpectedVersion), Actual: agg.Version()}
+		}
+		if err := decide(agg); err != nil {
+			return Result{}, err
+		}
+		if res.ID == "" {
+			res.ID = agg.ID()
+		}
+		changes := agg.Changes()
+		if len(changes) == 0 {
+			return res, nil
+		}
+		data, err := r.encode(m, res.Stream, changes)
+		if err != nil {
+			return Result{}, err
+		}
+		appended, err := r.store.Append(ctx, res.Stream, eventstore.Exact(agg.Version()), data)
+		if errors.Is(err, eventstore.ErrVersionConflict) && m.ExpectedVersion == nil {
+			lastErr = err
+			continue
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		res.Version, res.Position = appended.Version, appended.Position
+		return res, nil
+	}
+	return Result{}, fmt.Errorf("%w after %d attempts: %w", ErrConcurrentUpdate, r.maxAttempts, lastErr)
+}
+
+// EventID is the ID of the i-th event a command raises on a stream. It is
+// derived from the command ID, so the same command always raises the same
+// event IDs and the store's idempotent append turns a repeat into a no-op.
+func EventID(commandID, stream string, i int) uuid.UUID {
+	return uuid.NewSHA1(eventIDSpace, fmt.Appendf(nil, "%s\x00%s\x00%d", commandID, stream, i))
+}
+
+var eventIDSpace = uuid.MustParse("0b6a3f57-51f4-4c33-9d4f-8a2f2b0c9e11")
+
+// alreadyApplied finds the events of this very command in the stream and,
+// if they are there, returns the result the command had.
+func alreadyApplied(m Meta, stream string, recs []eventstore.RecordedEvent) (Result, bool) {
+	if m.CommandID == "" {
+		return Result{}, false
+	}
+	first := EventID(m.CommandID, stream, 0)
+	for i, rec := range recs {
+		if rec.ID != first {
+			continue
+		}
+		last := rec
+		for k := 1; i+k < len(recs) && recs[i+k].ID == EventID(m.CommandID, stream, k); k++ {
+			last = recs[i+k]
+		}
+		return Result{Stream: stream, Version: last.Version, Position: last.Position}, true
+	}
+	return Result{}, false
+}
+
+func (r *Repository) encode(m Meta, stream string, changes []domain.Event) ([]eventstore.EventData, error) {
+	meta := eventstore.Metadata{
+		SchoolID:      m.SchoolID,
+		ActorID:       m.Actor.ID,
+		ActorRole:     m.Actor.PrimaryRole(),
+		CorrelationID: m.CorrelationID,
+		CausationID:   m.CausationID,
+		RequestID:     m.RequestID,
+	}
+	out := make([]eventstore.EventData, len(changes))
+	for i, e := range changes {
+		body, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", e.EventType(), err)
+		}
+		id := uuid.New()
+		if m.CommandID != "" {
+			id = EventID(m.CommandID, stream, i)
+		}
+		out[i] = eventstore.EventData{ID: id, Type: e.EventType(), Data: body, Metadata: meta}
+	}
+	return out, nil
+}
