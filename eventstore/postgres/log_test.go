@@ -1,0 +1,348 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/edusmarthub/edusmarthub/eventstore"
+	"github.com/edusmarthub/edusmarthub/eventstore/postgres"
+	"github.com/edusmarthub/edusmarthub/internal/pgtest"
+)
+
+// These tests hold transactions open. Transaction IDs are cluster-wide, so
+// an open transaction holds back every database's log: they do not run in
+// parallel with each other or with the contract suite.
+
+func newEvent(n int) eventstore.EventData {
+	return eventstore.EventData{
+		ID:       uuid.New(),
+		Type:     "test.happened.v1",
+		Data:     fmt.Appendf(nil, `{"n":%d}`, n),
+		Metadata: eventstore.Metadata{SchoolID: "school-1", ActorID: "tester"},
+	}
+}
+
+func appendOne(t *testing.T, s *postgres.Store, stream string) eventstore.AppendResult {
+	t.Helper()
+	res, err := s.Append(context.Background(), stream, eventstore.Any(), []eventstore.EventData{newEvent(1)})
+	if err != nil {
+		t.Fatalf("Append(%s): %v", stream, err)
+	}
+	return res
+}
+
+// appendInTx calls the append function in tx, as the store does, and
+// leaves the transaction open.
+func appendInTx(t *testing.T, tx pgx.Tx, stream string) int64 {
+	t.Helper()
+	var version, position int64
+	err := tx.QueryRow(context.Background(),
+		`SELECT stream_version, log_position FROM eventstore_append($1, -1, $2, $3, $4, $5)`,
+		stream, []uuid.UUID{uuid.New()}, []string{"test.happened.v1"}, []string{`{"held":true}`},
+		[]string{`{"schoolId":"school-1","actorId":"tester"}`}).Scan(&version, &position)
+	if err != nil {
+		t.Fatalf("eventstore_append in a transaction: %v", err)
+	}
+	return position
+}
+
+func begin(t *testing.T, pool *pgxpool.Pool) pgx.Tx {
+	t.Helper()
+	tx, err := pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	return tx
+}
+
+func positions(evs []eventstore.RecordedEvent) []eventstore.Position {
+	var out []eventstore.Position
+	for _, e := range evs {
+		out = append(out, e.Position)
+	}
+	return out
+}
+
+func readAll(t *testing.T, s *postgres.Store, after eventstore.Position) []eventstore.RecordedEvent {
+	t.Helper()
+	evs, err := s.ReadAll(context.Background(), after, 0)
+	if err != nil {
+		t.Fatalf("ReadAll(%d): %v", after, err)
+	}
+	return evs
+}
+
+// collector subscribes from 0 and records what it gets.
+type collector struct {
+	mu  sync.Mutex
+	got []eventstore.Position
+}
+
+func (c *collector) positions() []eventstore.Position {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]eventstore.Position(nil), c.got...)
+}
+
+func collect(t *testing.T, s *postgres.Store) *collector {
+	t.Helper()
+	c := &collector{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.SubscribeAll(ctx, 0, func(_ context.Context, e eventstore.RecordedEvent) error {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.got = append(c.got, e.Position)
+			return nil
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("SubscribeAll: %v", err)
+		}
+	})
+	return c
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLogWaitsForEarlierTransaction commits appends out of order: the
+// event with the smaller position commits last. A reader that went by
+// position alone would read the later event, resume after it and never see
+// the earlier one. Ours shows neither until both are committed, then both
+// in transaction order.
+func TestLogWaitsForEarlierTransaction(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	s := postgres.New(pool, postgres.WithPollInterval(20*time.Millisecond))
+	seed := appendOne(t, s, "seed")
+	eventually(t, "the seed event", func() bool { return len(readAll(t, s, 0)) == 1 })
+	sub := collect(t, s)
+	eventually(t, "the subscriber to catch up", func() bool { return len(sub.positions()) == 1 })
+
+	held := begin(t, pool)
+	heldPos := appendInTx(t, held, "held")
+	later := appendOne(t, s, "later")
+	if later.Position <= uint64(heldPos) {
+		t.Fatalf("positions: held %d, later %d; the test needs held < later", heldPos, later.Position)
+	}
+
+	time.Sleep(200 * time.Millisecond) // ten poll intervals
+	if got := positions(readAll(t, s, 0)); !reflect.DeepEqual(got, []eventstore.Position{seed.Position}) {
+		t.Fatalf("while an earlier append is open the log shows %v, want only the seed %d", got, seed.Position)
+	}
+	if got := positions(readAll(t, s, seed.Position)); len(got) != 0 {
+		t.Fatalf("after the seed, while an earlier append is open: %v", got)
+	}
+	if head, err := s.Head(context.Background()); err != nil || head != seed.Position {
+		t.Fatalf("Head = %d, %v; want the seed %d", head, err, seed.Position)
+	}
+	if got := sub.positions(); len(got) != 1 {
+		t.Fatalf("subscriber got %v while an earlier append is open", got)
+	}
+
+	if err := held.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []eventstore.Position{seed.Position, uint64(heldPos), later.Position}
+	eventually(t, "both events in the log", func() bool { return len(readAll(t, s, 0)) == 3 })
+	if got := positions(readAll(t, s, 0)); !reflect.DeepEqual(got, want) {
+		t.Fatalf("log %v, want %v", got, want)
+	}
+	eventually(t, "the subscriber to get both", func() bool { return len(sub.positions()) == 3 })
+	if got := sub.positions(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("subscriber got %v, want %v", got, want)
+	}
+}
+
+// TestSubscriberNoticesHorizonMove: an append notifies at its commit, but
+// its event is readable only once an older, unrelated transaction ends,
+// which notifies nobody. Polling must pick it up.
+func TestSubscriberNoticesHorizonMove(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	s := postgres.New(pool, postgres.WithPollInterval(30*time.Millisecond))
+	sub := collect(t, s)
+
+	older := begin(t, pool)
+	if _, err := older.Exec(context.Background(), "SELECT pg_current_xact_id()"); err != nil { // takes a transaction ID
+		t.Fatal(err)
+	}
+	res := appendOne(t, s, "s")
+	time.Sleep(150 * time.Millisecond)
+	if got := sub.positions(); len(got) != 0 {
+		t.Fatalf("subscriber got %v below an open older transaction", got)
+	}
+	if err := older.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the event after the horizon moved", func() bool { return len(sub.positions()) == 1 })
+	if got := sub.positions(); got[0] != res.Position {
+		t.Fatalf("got %v, want %d", got, res.Position)
+	}
+}
+
+// TestNotificationWakesSubscriber: with a poll interval far beyond the
+// test's patience, only PostgreSQL's notification can deliver in time an
+// event appended through another Store (as by another process).
+func TestNotificationWakesSubscriber(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	s := postgres.New(pool, postgres.WithPollInterval(time.Hour))
+	sub := collect(t, s)
+	time.Sleep(200 * time.Millisecond) // let it read the empty log and LISTEN
+	res := appendOne(t, postgres.New(pool), "s")
+	eventually(t, "the notified event", func() bool { return len(sub.positions()) == 1 })
+	if got := sub.positions(); got[0] != res.Position {
+		t.Fatalf("got %v, want %d", got, res.Position)
+	}
+}
+
+// TestAppendRetriesWhenItsTransactionIsOlder: an append whose transaction
+// ID is older than the stream's last append (it took the ID, then another
+// append to the stream committed first) must not commit, or the stream's
+// versions would appear out of order in the log. It is retried in a new
+// transaction.
+func TestAppendRetriesWhenItsTransactionIsOlder(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	other := postgres.New(pool)
+	appendOne(t, other, "s")
+
+	s := postgres.New(pool)
+	var attempts []int
+	postgres.SetAppendHook(s, func(ctx context.Context, tx pgx.Tx, attempt int) error {
+		attempts = append(attempts, attempt)
+		if attempt > 1 {
+			return nil
+		}
+		// Take a transaction ID now, then let a newer transaction append
+		// to the stream and commit first.
+		if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+			return err
+		}
+		_, err := other.Append(ctx, "s", eventstore.Any(), []eventstore.EventData{newEvent(2)})
+		return err
+	})
+	res, err := s.Append(context.Background(), "s", eventstore.Any(), []eventstore.EventData{newEvent(3)})
+	if err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	if res.Version != 3 || !reflect.DeepEqual(attempts, []int{1, 2}) {
+		t.Fatalf("version %d after attempts %v; want version 3 after attempts [1 2]", res.Version, attempts)
+	}
+	var log []eventstore.RecordedEvent
+	eventually(t, "three events in the log", func() bool { log = readAll(t, other, 0); return len(log) == 3 })
+	for i, e := range log {
+		if e.Version != uint64(i+1) {
+			t.Fatalf("log shows versions out of order: event %d has version %d", i, e.Version)
+		}
+	}
+
+	t.Run("gives up after bounded attempts", func(t *testing.T) {
+		attempts := 0
+		postgres.SetAppendHook(s, func(ctx context.Context, tx pgx.Tx, _ int) error {
+			attempts++
+			if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+				return err
+			}
+			_, err := other.Append(ctx, "s", eventstore.Any(), []eventstore.EventData{newEvent(4)})
+			return err
+		})
+		_, err := s.Append(context.Background(), "s", eventstore.Any(), []eventstore.EventData{newEvent(5)})
+		if err == nil || errors.Is(err, eventstore.ErrVersionConflict) || errors.Is(err, eventstore.ErrInvalidAppend) {
+			t.Fatalf("err = %v, want a plain error", err)
+		}
+		if attempts != 5 {
+			t.Fatalf("%d attempts, want 5", attempts)
+		}
+	})
+}
+
+// TestObserver sees every append with its outcome.
+func TestObserver(t *testing.T) {
+	t.Parallel()
+	type call struct {
+		stream string
+		n      int
+		err    error
+	}
+	var mu sync.Mutex
+	var calls []call
+	s := postgres.New(pgtest.NewPool(t), postgres.WithObserver(func(stream string, n int, took time.Duration, err error) {
+		if took <= 0 {
+			t.Errorf("append took %s", took)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, call{stream, n, err})
+	}))
+	ctx := context.Background()
+	if _, err := s.Append(ctx, "obs", eventstore.NoStream(), []eventstore.EventData{newEvent(1), newEvent(2)}); err != nil {
+		t.Fatal(err)
+	}
+	_, conflict := s.Append(ctx, "obs", eventstore.NoStream(), []eventstore.EventData{newEvent(3)})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != 2 || calls[0] != (call{"obs", 2, nil}) || calls[1].n != 1 || !errors.Is(calls[1].err, eventstore.ErrVersionConflict) || calls[1].err != conflict {
+		t.Fatalf("observer calls %+v", calls)
+	}
+}
+
+// TestInputsPostgresCannotStore: input the port allows in Go but
+// PostgreSQL cannot hold is an invalid append, not a server error.
+func TestInputsPostgresCannotStore(t *testing.T) {
+	t.Parallel()
+	s := postgres.New(pgtest.NewPool(t))
+	ctx := context.Background()
+	withData := func(data string) []eventstore.EventData {
+		e := newEvent(1)
+		e.Data = []byte(data)
+		return []eventstore.EventData{e}
+	}
+	tests := []struct {
+		name   string
+		stream string
+		evs    []eventstore.EventData
+	}{
+		{"NUL in the stream name", "a\x00b", withData(`{}`)},
+		{"invalid UTF-8 in the stream name", "a\xffb", withData(`{}`)},
+		{"stream name too long to index", longRandomName(), withData(`{}`)},
+		{"NUL escape in the data", "nul-data", withData(`{"s":"a\u0000b"}`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.Append(ctx, tt.stream, eventstore.Any(), tt.evs)
+			if !errors.Is(err, eventstore.ErrInvalidAppend) {
+				t.Fatalf("err = %v, want ErrInvalidAppend", err)
+			}
+		})
+	}
+}
+
+// longRandomName does not compress below PostgreSQL's index entry limit.
+func longRandomName() string {
+	var b strings.Builder
+	for range 4000 {
+		b.WriteString(uuid.NewString())
+	}
+	return b.String()
+}
