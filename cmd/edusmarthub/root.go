@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edusmarthub/edusmarthub/internal/config"
+)
+
+// version is set at build time (make build: -ldflags "-X main.version=...");
+// otherwise it falls back to the VCS revision Go stamps into the binary.
+var version = ""
+
+// app is what every subcommand shares: the environment it was started
+// with and where it writes.
+type app struct {
+	environ        map[string]string
+	stdout, stderr io.Writer
+}
+
+func newRootCmd(environ map[string]string, stdout, stderr io.Writer) *cobra.Command {
+	a := &app{environ: environ, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "edusmarthub",
+		Short: "EduSmartHub: event-sourced school-management backend",
+		Long: `EduSmartHub is an event-sourced CQRS backend for school management.
+
+Every setting comes from an environment variable (see the README). With none
+set, it keeps a PostgreSQL cluster of its own under ./.data and serves on :8080.`,
+		// Errors are printed once by run; a usage dump would bury them.
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(
+		a.serveCmd(),
+		a.migrateCmd(),
+		a.tokenCmd(),
+		a.versionCmd(),
+	)
+	return root
+}
+
+// setup loads and validates the configuration and builds the logger.
+// Every subcommand that needs either calls it first.
+func (a *app) setup() (config.Config, *slog.Logger, error) {
+	cfg, err := config.Load(a.environ)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	logger := newLogger(cfg, a.stderr)
+	for _, k := range config.UnknownVariables(a.environ) {
+		logger.Warn("ignoring unknown variable; is it a typo?", "variable", k)
+	}
+	return cfg, logger, nil
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
+	if cfg.LogFormat == config.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(a.stdout, "edusmarthub", buildVersion())
+			return err
+		},
+	}
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return info.Main.Version + " " + info.GoVersion
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	return rev + dirty + " " + info.GoVersion
+}

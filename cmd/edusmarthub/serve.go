@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/edusmarthub/edusmarthub/commands"
+	"github.com/edusmarthub/edusmarthub/eventstore/postgres"
+	"github.com/edusmarthub/edusmarthub/eventstore/storemetrics"
+	"github.com/edusmarthub/edusmarthub/internal/config"
+	httpapi "github.com/edusmarthub/edusmarthub/transport/http"
+)
+
+func (a *app) serveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Migrate the database and serve the HTTP API",
+		Long: `Serve the HTTP API on EDUSMARTHUB_HTTP_ADDR.
+
+Without DATABASE_URL it starts (or resumes) a PostgreSQL cluster of its own
+under $EDUSMARTHUB_DATA_DIR/postgres; data survives restarts. Pending
+migrations are applied on every start, in both modes. SIGINT or SIGTERM stop
+it gracefully: no new connections, in-flight requests get
+EDUSMARTHUB_SHUTDOWN_TIMEOUT to finish, then the database is closed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, logger, err := a.setup()
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg, logger)
+		},
+	}
+}
+
+// serve runs the service until ctx is cancelled (a signal), then shuts
+// down in order: HTTP first, so no request finds the database gone.
+func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) (err error) {
+	logger.Info("starting edusmarthub", "version", buildVersion(), "config", cfg)
+	secret, err := jwtSecret(cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.JWTSecret == "" {
+		logger.Info("development JWT secret in use; mint a token with `edusmarthub token --role platform_admin`",
+			"file", devSecretPath(cfg))
+	}
+
+	db, err := openDatabase(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		err = errors.Join(err, db.Close())
+		if err == nil {
+			logger.Info("stopped")
+		}
+	}()
+
+	if err := migrate(ctx, db, logger); err != nil {
+		return err
+	}
+
+	// A registry of our own, not the global default: only what we
+	// register is exported, and tests can build servers side by side.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+
+	store, err := storemetrics.Wrap(postgres.New(db.Pool), reg)
+	if err != nil {
+		return fmt.Errorf("event store metrics: %w", err)
+	}
+	repo := commands.NewRepository(store, time.Now)
+	api, err := httpapi.NewServer(httpapi.Config{
+		JWTSecret:  secret,
+		BodyLimit:  cfg.HTTPBodyLimit,
+		Logger:     logger,
+		Registerer: reg,
+	}, httpapi.Deps{
+		Store:    store,
+		Pool:     db.Pool,
+		Commands: repo,
+	})
+	if err != nil {
+		return fmt.Errorf("http server: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (EDUSMARTHUB_HTTP_ADDR): %w", cfg.HTTPAddr, err)
+	}
+	hs := &http.Server{
+		Handler: api.Handler(),
+		// Slow-client guards: the API bounds a body's size, these its pace.
+		// No WriteTimeout: the live feeds of later issues stream for long.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	logger.Info("serving HTTP", "addr", ln.Addr().String())
+
+	jctx, stopJanitor := context.WithCancel(ctx)
+	janitorDone := make(chan struct{})
+	go func() {
+		defer close(janitorDone)
+		expireIdempotencyKeys(jctx, api, logger)
+	}()
+	defer func() { stopJanitor(); <-janitorDone }()
+
+	var died error
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-db.Died():
+		// Without its database the service can only fail requests: stop,
+		// so a supervisor restarts it (and with it the cluster).
+		died = errors.New("embedded PostgreSQL exited unexpectedly; see its server.log in the data folder")
+		logger.Error("embedded PostgreSQL exited; shutting down")
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		// Requests still running past the timeout are cut off.
+		logger.Warn("in-flight requests did not finish in time", "err", err)
+		_ = hs.Close()
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return errors.Join(died, fmt.Errorf("http server: %w", err))
+	}
+	return died
+}
+
+// janitorInterval is how often expired idempotency keys are deleted; keys
+// live at least httpapi.IdempotencyRetention, so hourly is plenty.
+const janitorInterval = time.Hour
+
+// expireIdempotencyKeys deletes expired idempotency keys now and then every
+// janitorInterval until ctx is done. A failure is logged and retried at
+// the next tick: the table only grows a little meanwhile.
+func expireIdempotencyKeys(ctx context.Context, api *httpapi.Server, logger *slog.Logger) {
+	t := time.NewTicker(janitorInterval)
+	defer t.Stop()
+	for {
+		n, err := api.DeleteExpiredIdempotencyKeys(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			logger.Warn("deleting expired idempotency keys failed", "err", err)
+		case n > 0:
+			logger.Info("deleted expired idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

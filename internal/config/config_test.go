@@ -1,0 +1,208 @@
+package config_test
+
+import (
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edusmarthub/edusmarthub/internal/config"
+)
+
+const goodSecret = "0123456789abcdef0123456789abcdef"
+
+func TestLoadDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(map[string]string{})
+	if err != nil {
+		t.Fatalf("Load(empty): %v", err)
+	}
+	want := config.Config{
+		DataDir:         "./.data",
+		HTTPAddr:        ":8080",
+		Env:             config.Development,
+		LogFormat:       config.LogText,
+		LogLevel:        "info",
+		HTTPBodyLimit:   1 << 20,
+		EmbeddedPGPort:  55432,
+		ShutdownTimeout: 15 * time.Second,
+		PGBinDir:        "/usr/lib/postgresql/15/bin",
+		DBMaxConns:      20,
+	}
+	if c != want {
+		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
+	}
+	if !c.Embedded() || c.Production() || c.SlogLevel() != slog.LevelInfo {
+		t.Errorf("Embedded=%v Production=%v SlogLevel=%v", c.Embedded(), c.Production(), c.SlogLevel())
+	}
+}
+
+func TestLoadValues(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(map[string]string{
+		"DATABASE_URL":                 "postgres://app:pw@db.internal:5432/edusmarthub?sslmode=disable",
+		"EDUSMARTHUB_DATA_DIR":         "/var/lib/edusmarthub",
+		"EDUSMARTHUB_HTTP_ADDR":        "127.0.0.1:9090",
+		"EDUSMARTHUB_JWT_SECRET":       goodSecret,
+		"EDUSMARTHUB_ENV":              "production",
+		"EDUSMARTHUB_LOG_LEVEL":        "debug",
+		"EDUSMARTHUB_HTTP_BODY_LIMIT":  "4096",
+		"EDUSMARTHUB_EMBEDDED_PG_PORT": "0", // ignored: not embedded
+		"EDUSMARTHUB_SHUTDOWN_TIMEOUT": "1m30s",
+		"EDUSMARTHUB_PG_BIN_DIR":       "",
+		"EDUSMARTHUB_DB_MAX_CONNS":     "5",
+	})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.Embedded() || !c.Production() {
+		t.Errorf("Embedded=%v Production=%v", c.Embedded(), c.Production())
+	}
+	if c.LogFormat != config.LogJSON {
+		t.Errorf("production log format = %q, want json", c.LogFormat)
+	}
+	if c.SlogLevel() != slog.LevelDebug || c.ShutdownTimeout != 90*time.Second || c.HTTPBodyLimit != 4096 || c.DBMaxConns != 5 {
+		t.Errorf("parsed %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate on a loaded config: %v", err)
+	}
+}
+
+func TestLoadExplicitLogFormatWins(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(map[string]string{"EDUSMARTHUB_LOG_FORMAT": "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogFormat != config.LogJSON {
+		t.Errorf("LogFormat = %q, want json", c.LogFormat)
+	}
+}
+
+// Every bad value is named in the one error Load returns, parse failures
+// and validation failures alike, and a variable that failed to parse is
+// not reported a second time by validation.
+func TestLoadReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		environ map[string]string
+		want    []string // variables the error must name
+	}{
+		{"bad database url", map[string]string{"DATABASE_URL": "postgres://x:y@h:notaport/db"}, []string{"DATABASE_URL"}},
+		{"blank data dir", map[string]string{"EDUSMARTHUB_DATA_DIR": "  "}, []string{"EDUSMARTHUB_DATA_DIR"}},
+		{"addr without port", map[string]string{"EDUSMARTHUB_HTTP_ADDR": "localhost"}, []string{"EDUSMARTHUB_HTTP_ADDR"}},
+		{"addr bad port", map[string]string{"EDUSMARTHUB_HTTP_ADDR": ":99999"}, []string{"EDUSMARTHUB_HTTP_ADDR"}},
+		{"unknown env", map[string]string{"EDUSMARTHUB_ENV": "staging"}, []string{"EDUSMARTHUB_ENV"}},
+		{"production without secret", map[string]string{"EDUSMARTHUB_ENV": "production"}, []string{"EDUSMARTHUB_JWT_SECRET"}},
+		{"short secret", map[string]string{"EDUSMARTHUB_JWT_SECRET": "hunter2"}, []string{"EDUSMARTHUB_JWT_SECRET"}},
+		{"log format", map[string]string{"EDUSMARTHUB_LOG_FORMAT": "xml"}, []string{"EDUSMARTHUB_LOG_FORMAT"}},
+		{"log level", map[string]string{"EDUSMARTHUB_LOG_LEVEL": "loud"}, []string{"EDUSMARTHUB_LOG_LEVEL"}},
+		{"body limit not a number", map[string]string{"EDUSMARTHUB_HTTP_BODY_LIMIT": "1MB"}, []string{"EDUSMARTHUB_HTTP_BODY_LIMIT"}},
+		{"body limit zero", map[string]string{"EDUSMARTHUB_HTTP_BODY_LIMIT": "0"}, []string{"EDUSMARTHUB_HTTP_BODY_LIMIT"}},
+		{"pg port range", map[string]string{"EDUSMARTHUB_EMBEDDED_PG_PORT": "70000"}, []string{"EDUSMARTHUB_EMBEDDED_PG_PORT"}},
+		{"pg port not a number", map[string]string{"EDUSMARTHUB_EMBEDDED_PG_PORT": "pg"}, []string{"EDUSMARTHUB_EMBEDDED_PG_PORT"}},
+		{"shutdown not a duration", map[string]string{"EDUSMARTHUB_SHUTDOWN_TIMEOUT": "15"}, []string{"EDUSMARTHUB_SHUTDOWN_TIMEOUT"}},
+		{"shutdown negative", map[string]string{"EDUSMARTHUB_SHUTDOWN_TIMEOUT": "-1s"}, []string{"EDUSMARTHUB_SHUTDOWN_TIMEOUT"}},
+		{"max conns zero", map[string]string{"EDUSMARTHUB_DB_MAX_CONNS": "0"}, []string{"EDUSMARTHUB_DB_MAX_CONNS"}},
+		{"max conns overflow", map[string]string{"EDUSMARTHUB_DB_MAX_CONNS": "99999999999"}, []string{"EDUSMARTHUB_DB_MAX_CONNS"}},
+		{"everything at once", map[string]string{
+			"DATABASE_URL":                 "postgres://x:y@h:notaport/db",
+			"EDUSMARTHUB_DATA_DIR":         "",
+			"EDUSMARTHUB_HTTP_ADDR":        "nope",
+			"EDUSMARTHUB_ENV":              "production",
+			"EDUSMARTHUB_LOG_FORMAT":       "xml",
+			"EDUSMARTHUB_LOG_LEVEL":        "loud",
+			"EDUSMARTHUB_HTTP_BODY_LIMIT":  "-1",
+			"EDUSMARTHUB_SHUTDOWN_TIMEOUT": "soon",
+			"EDUSMARTHUB_DB_MAX_CONNS":     "many",
+		}, []string{
+			"DATABASE_URL", "EDUSMARTHUB_HTTP_ADDR", "EDUSMARTHUB_JWT_SECRET",
+			"EDUSMARTHUB_LOG_FORMAT", "EDUSMARTHUB_LOG_LEVEL", "EDUSMARTHUB_HTTP_BODY_LIMIT",
+			"EDUSMARTHUB_SHUTDOWN_TIMEOUT", "EDUSMARTHUB_DB_MAX_CONNS",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Load(tt.environ)
+			if err == nil {
+				t.Fatalf("Load(%v) = nil error, want one naming %v", tt.environ, tt.want)
+			}
+			msg := err.Error()
+			for _, key := range tt.want {
+				if n := strings.Count(msg, key+":"); n != 1 {
+					t.Errorf("error names %s %d times, want once:\n%s", key, n, msg)
+				}
+			}
+			lines := strings.Count(msg, "\n") // one header line, then one line per problem
+			if lines != len(tt.want) {
+				t.Errorf("error has %d problems, want %d:\n%s", lines, len(tt.want), msg)
+			}
+		})
+	}
+}
+
+func TestLoadIgnoresEmbeddedSettingsWithDatabaseURL(t *testing.T) {
+	t.Parallel()
+	_, err := config.Load(map[string]string{
+		"DATABASE_URL":                 "postgres://localhost/edusmarthub",
+		"EDUSMARTHUB_EMBEDDED_PG_PORT": "0",
+		"EDUSMARTHUB_PG_BIN_DIR":       " ",
+	})
+	if err != nil {
+		t.Errorf("embedded settings checked although DATABASE_URL is set: %v", err)
+	}
+}
+
+func TestErrorsDoNotLeakSecrets(t *testing.T) {
+	t.Parallel()
+	_, err := config.Load(map[string]string{
+		"DATABASE_URL":           "postgres://app:s3cr3tpw@h:notaport/db",
+		"EDUSMARTHUB_JWT_SECRET": "tooshort-s3cr3t",
+	})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	if strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("error leaks a secret: %v", err)
+	}
+}
+
+func TestLogValueRedacts(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(map[string]string{
+		"DATABASE_URL":           "postgres://app:s3cr3tpw@db:5432/edusmarthub",
+		"EDUSMARTHUB_JWT_SECRET": goodSecret + "-s3cr3t",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	slog.New(slog.NewTextHandler(&sb, nil)).Info("config", "config", c)
+	out := sb.String()
+	if strings.Contains(out, "s3cr3t") {
+		t.Errorf("log line leaks a secret: %s", out)
+	}
+	if !strings.Contains(out, "db:5432") {
+		t.Errorf("log line lost the database host: %s", out)
+	}
+}
+
+func TestUnknownVariables(t *testing.T) {
+	t.Parallel()
+	got := config.UnknownVariables(map[string]string{
+		"EDUSMARTHUB_LOGLEVEL":          "debug", // typo
+		"EDUSMARTHUB_ENV":               "development",
+		"HOME":                          "/root",
+		"EDUSMARTHUB_TEST_DATABASE_URL": "postgres://localhost/x", // the test harness's
+	})
+	if want := []string{"EDUSMARTHUB_LOGLEVEL"}; !slices.Equal(got, want) {
+		t.Errorf("UnknownVariables = %v, want %v", got, want)
+	}
+	if vars := config.Variables(); len(vars) != 12 || vars[0] != "DATABASE_URL" {
+		t.Errorf("Variables() = %v", vars)
+	}
+}
