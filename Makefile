@@ -50,12 +50,16 @@ staticcheck: ## staticcheck (fetched from the Go module proxy on first use)
 
 # The append benchmark harness prints a table (ours vs plain pgx, 1/8/32
 # writers); until it lands, the Go benchmarks of the PostgreSQL store.
-bench: check-deps ## Append throughput/latency vs a plain-pgx baseline, HTTP command throughput
+bench: check-deps ## Append throughput/latency vs a plain-pgx baseline, HTTP command throughput, Kafka relay throughput/latency
 	@if [ -d cmd/storebench ]; then \
 		$(GO) run ./cmd/storebench; \
 	else \
 		$(GO) test -run='^$$' -bench=. -benchtime=2s ./eventstore/postgres/...; \
 	fi
+	$(GO) run ./cmd/httpbench
+	$(GO) run ./cmd/kurrentbench
+	$(GO) run ./cmd/relaybench
+	$(GO) run ./cmd/projbench
 
 migrate: build ## Apply pending migrations to the configured database
 	$(BIN) migrate

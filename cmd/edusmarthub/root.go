@@ -41,6 +41,10 @@ set, it keeps a PostgreSQL cluster of its own under ./.data and serves on :8080.
 		a.serveCmd(),
 		a.migrateCmd(),
 		a.tokenCmd(),
+		a.dlqCmd(),
+		a.projectionsCmd(),
+		a.replayCmd(),
+		a.eventstoreCmd(),
 		a.versionCmd(),
 	)
 	return root

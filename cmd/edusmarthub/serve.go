@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edusmarthub/edusmarthub/commands"
-	"github.com/edusmarthub/edusmarthub/eventstore/postgres"
 	"github.com/edusmarthub/edusmarthub/eventstore/storemetrics"
 	"github.com/edusmarthub/edusmarthub/internal/config"
 	httpapi "github.com/edusmarthub/edusmarthub/transport/http"
@@ -78,20 +77,49 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) (err err
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 
-	store, err := storemetrics.Wrap(postgres.New(db.Pool), reg)
+	base, closeStore, err := openEventStore(ctx, cfg, db.Pool, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, closeStore()) }()
+	store, err := storemetrics.Wrap(base, reg)
 	if err != nil {
 		return fmt.Errorf("event store metrics: %w", err)
 	}
+	// The relay reads the store (unwrapped: its reads are not appends to
+	// measure) and publishes to Kafka; stopped before the database closes.
+	kb, err := startKafka(ctx, cfg, base, db.Pool, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer kb.Stop()
+	// The read models: set up and fed from Kafka in the background;
+	// stopped before the relay and the database.
+	views, err := newProjectionRegistry(cfg, db.Pool, base, logger, reg, 0)
+	if err != nil {
+		return err
+	}
+	live, err := startProjections(ctx, views, kb.Config, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer live.Stop()
+
 	repo := commands.NewRepository(store, time.Now)
 	api, err := httpapi.NewServer(httpapi.Config{
 		JWTSecret:  secret,
 		BodyLimit:  cfg.HTTPBodyLimit,
 		Logger:     logger,
 		Registerer: reg,
+		AsyncAPI:   kb.AsyncAPI,
+
+		ReadYourWritesTimeout: cfg.ReadYourWritesTimeout,
+		LiveFeedMaxStreams:    cfg.LiveFeedMaxStreams,
 	}, httpapi.Deps{
-		Store:    store,
-		Pool:     db.Pool,
-		Commands: repo,
+		Store:       store,
+		Pool:        db.Pool,
+		Commands:    repo,
+		Projections: views,
 	})
 	if err != nil {
 		return fmt.Errorf("http server: %w", err)
@@ -110,6 +138,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) (err err
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Live feeds never end on their own: end them when shutting down, so
+	// Shutdown does not wait out its timeout for them.
+	hs.RegisterOnShutdown(api.CloseStreams)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	logger.Info("serving HTTP", "addr", ln.Addr().String())

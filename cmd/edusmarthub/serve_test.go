@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/edusmarthub/edusmarthub/internal/pgcluster"
 )
 
@@ -135,12 +137,18 @@ func TestServeEmbeddedLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	kafkaPort, err := pgcluster.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kafkaAddr := "127.0.0.1:" + strconv.Itoa(kafkaPort)
 	environ := map[string]string{
-		"EDUSMARTHUB_DATA_DIR":         t.TempDir(),
-		"EDUSMARTHUB_EMBEDDED_PG_PORT": strconv.Itoa(pgPort),
-		"EDUSMARTHUB_HTTP_ADDR":        "127.0.0.1:" + strconv.Itoa(httpPort),
-		"EDUSMARTHUB_LOG_FORMAT":       "json",
-		"EDUSMARTHUB_SHUTDOWN_TIMEOUT": "5s",
+		"EDUSMARTHUB_DATA_DIR":            t.TempDir(),
+		"EDUSMARTHUB_EMBEDDED_PG_PORT":    strconv.Itoa(pgPort),
+		"EDUSMARTHUB_HTTP_ADDR":           "127.0.0.1:" + strconv.Itoa(httpPort),
+		"EDUSMARTHUB_KAFKA_EMBEDDED_ADDR": kafkaAddr,
+		"EDUSMARTHUB_LOG_FORMAT":          "json",
+		"EDUSMARTHUB_SHUTDOWN_TIMEOUT":    "5s",
 	}
 
 	srv := startServe(t, environ)
@@ -158,6 +166,9 @@ func TestServeEmbeddedLifecycle(t *testing.T) {
 	}
 	if code, _ := srv.do(t, http.MethodGet, "/openapi.json", "", ""); code != http.StatusOK {
 		t.Errorf("/openapi.json = %d", code)
+	}
+	if code, body := srv.do(t, http.MethodGet, "/asyncapi.json", "", ""); code != http.StatusOK || !bytes.Contains(body, []byte(`"edusmarthub.school"`)) {
+		t.Errorf("/asyncapi.json = %d, or it lacks the school topic", code)
 	}
 
 	// A token minted by the token command is accepted by the server: they
@@ -183,6 +194,9 @@ func TestServeEmbeddedLifecycle(t *testing.T) {
 		t.Fatalf("POST /v1/schools answered %s (%v)", body, err)
 	}
 	eventsPath := fmt.Sprintf("/v1/schools/%s/streams/%s/events", created.ID, created.Stream)
+	// The relay publishes the event to the embedded broker, where any
+	// Kafka client reads it.
+	waitForKafkaEvent(t, kafkaAddr, "edusmarthub.school", created.Stream)
 	if code, body := srv.do(t, http.MethodGet, eventsPath, admin, ""); code != http.StatusOK {
 		t.Fatalf("audit read = %d %s", code, body)
 	}
@@ -204,6 +218,9 @@ func TestServeEmbeddedLifecycle(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("audit read after restart = %d %s", code, body)
 	}
+	// The embedded broker kept its messages in memory only: the new one
+	// started empty, and the relay published the log to it again.
+	waitForKafkaEvent(t, kafkaAddr, "edusmarthub.school", created.Stream)
 	var page struct {
 		Events []struct{ Type string }
 	}
@@ -211,4 +228,29 @@ func TestServeEmbeddedLifecycle(t *testing.T) {
 		t.Fatalf("after restart the school's stream reads %s (%v), want its one event", body, err)
 	}
 	srv.shutdown(t)
+}
+
+// waitForKafkaEvent reads topic from the start with a plain franz-go
+// client until a message keyed by stream arrives (30s at most).
+func waitForKafkaEvent(t *testing.T, addr, topic, stream string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("no message of stream %s on %s within 30s", stream, topic)
+		}
+		found := false
+		fetches.EachRecord(func(r *kgo.Record) { found = found || string(r.Key) == stream })
+		if found {
+			return
+		}
+	}
 }

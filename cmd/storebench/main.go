@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -24,11 +23,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/edusmarthub/edusmarthub/internal/pgcluster"
+	"github.com/edusmarthub/edusmarthub/internal/benchdb"
 	"github.com/edusmarthub/edusmarthub/internal/storebench"
 	"github.com/edusmarthub/edusmarthub/migrations"
 )
@@ -65,18 +62,17 @@ func run() (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	dbURL, dbName, where, cleanup, err := database(ctx, os.Getenv("DATABASE_URL"), *durable)
+	db, err := benchdb.Open(ctx, os.Getenv("DATABASE_URL"), "storebench", *durable)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, cleanup()) }()
+	defer func() { err = errors.Join(err, db.Close()) }()
+	where := db.Where
 
-	cfg, err := pgxpool.ParseConfig(dbURL)
+	cfg, err := db.PoolConfig(slices.Max(writers) + 2)
 	if err != nil {
-		return fmt.Errorf("database URL: %w", err)
+		return err
 	}
-	cfg.ConnConfig.Database = dbName
-	cfg.MaxConns = int32(slices.Max(writers) + 2)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return err
@@ -147,61 +143,4 @@ func parseWriters(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
-}
-
-// database creates an empty database to measure in and returns a
-// connection string to its server (the database is set on the parsed
-// config), its name, a description of the server, and what to do
-// afterwards.
-func database(ctx context.Context, serverURL string, durable bool) (string, string, string, func() error, error) {
-	name := "storebench_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
-	if serverURL != "" {
-		if err := pgcluster.CreateDatabase(ctx, serverURL, name); err != nil {
-			return "", "", "", nil, err
-		}
-		drop := func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			conn, err := pgx.Connect(ctx, serverURL)
-			if err != nil {
-				return fmt.Errorf("drop %s: %w", name, err)
-			}
-			defer conn.Close(ctx)
-			_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-			return err
-		}
-		return serverURL, name, "the server of DATABASE_URL", drop, nil
-	}
-
-	dir, err := os.MkdirTemp("", "storebench-*")
-	if err != nil {
-		return "", "", "", nil, err
-	}
-	port, err := pgcluster.FreePort()
-	if err != nil {
-		return "", "", "", nil, err
-	}
-	c, err := pgcluster.Start(ctx, pgcluster.Options{
-		DataDir:   filepath.Join(dir, "data"),
-		Port:      port,
-		BinDir:    os.Getenv("EDUSMARTHUB_PG_BIN_DIR"),
-		Throwaway: !durable,
-	})
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return "", "", "", nil, err
-	}
-	cleanup := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		return errors.Join(c.Stop(ctx), os.RemoveAll(dir))
-	}
-	if err := c.CreateDatabase(ctx, name); err != nil {
-		return "", "", "", nil, errors.Join(err, cleanup())
-	}
-	kind := "throwaway local cluster"
-	if durable {
-		kind = "throwaway local cluster with durable settings"
-	}
-	return c.ConnString(name), name, kind, cleanup, nil
 }

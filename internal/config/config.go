@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/caarlos0/env/v11"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/edusmarthub/edusmarthub/eventstore/kurrentdb"
 	"github.com/edusmarthub/edusmarthub/internal/auth"
 )
 
@@ -26,6 +28,12 @@ import (
 const (
 	Development = "development"
 	Production  = "production"
+)
+
+// Event stores.
+const (
+	EventStorePostgres  = "postgres"
+	EventStoreKurrentDB = "kurrentdb"
 )
 
 // Log formats.
@@ -60,6 +68,55 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"EDUSMARTHUB_SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	PGBinDir        string        `env:"EDUSMARTHUB_PG_BIN_DIR" envDefault:"/usr/lib/postgresql/15/bin"`
 	DBMaxConns      int32         `env:"EDUSMARTHUB_DB_MAX_CONNS" envDefault:"20"`
+	// ReadYourWritesTimeout bounds how long a query with ?after= waits for
+	// the read models to catch up before answering 503 with Retry-After.
+	ReadYourWritesTimeout time.Duration `env:"EDUSMARTHUB_READ_YOUR_WRITES_TIMEOUT" envDefault:"3s"`
+	// LiveFeedMaxStreams caps the live-feed (SSE) connections served at
+	// once; one more gets 503 with Retry-After.
+	LiveFeedMaxStreams int `env:"EDUSMARTHUB_LIVE_FEED_MAX_STREAMS" envDefault:"1000"`
+	// EventStore is the event store: postgres (in DATABASE_URL's
+	// database) or kurrentdb (at KurrentDBURL). Read models, idempotency
+	// keys and checkpoints stay in PostgreSQL either way.
+	EventStore string `env:"EVENTSTORE" envDefault:"postgres"`
+	// KurrentDBURL is the KurrentDB connection string (esdb://,
+	// kurrentdb:// or kdb://), required with EventStore kurrentdb and used
+	// by `edusmarthub eventstore copy`.
+	KurrentDBURL string `env:"KURRENTDB_URL"`
+
+	// Kafka (transport/kafka). KafkaBrokers is a comma-separated list of
+	// host:port; empty starts an embedded in-memory broker on
+	// KafkaEmbeddedAddr (development only).
+	KafkaBrokers      string `env:"EDUSMARTHUB_KAFKA_BROKERS"`
+	KafkaEmbeddedAddr string `env:"EDUSMARTHUB_KAFKA_EMBEDDED_ADDR" envDefault:"127.0.0.1:9092"`
+	KafkaVersion      string `env:"EDUSMARTHUB_KAFKA_VERSION" envDefault:"3.6.0"`
+	KafkaClientID     string `env:"EDUSMARTHUB_KAFKA_CLIENT_ID" envDefault:"edusmarthub"`
+	KafkaTopicPrefix  string `env:"EDUSMARTHUB_KAFKA_TOPIC_PREFIX" envDefault:"edusmarthub"`
+	KafkaPartitions   int32  `env:"EDUSMARTHUB_KAFKA_PARTITIONS" envDefault:"6"`
+	// KafkaReplicationFactor of the topics created at start; 0 leaves it
+	// to the brokers' default.replication.factor (1 on the embedded one).
+	KafkaReplicationFactor int16  `env:"EDUSMARTHUB_KAFKA_REPLICATION_FACTOR" envDefault:"0"`
+	KafkaTLS               bool   `env:"EDUSMARTHUB_KAFKA_TLS" envDefault:"false"`
+	KafkaTLSCAFile         string `env:"EDUSMARTHUB_KAFKA_TLS_CA_FILE"`
+	KafkaTLSCertFile       string `env:"EDUSMARTHUB_KAFKA_TLS_CERT_FILE"`
+	KafkaTLSKeyFile        string `env:"EDUSMARTHUB_KAFKA_TLS_KEY_FILE"`
+	KafkaSASLMechanism     string `env:"EDUSMARTHUB_KAFKA_SASL_MECHANISM"`
+	KafkaSASLUsername      string `env:"EDUSMARTHUB_KAFKA_SASL_USERNAME"`
+	KafkaSASLPassword      string `env:"EDUSMARTHUB_KAFKA_SASL_PASSWORD"`
+}
+
+// KafkaEmbedded reports whether serve runs its own in-memory broker
+// (EDUSMARTHUB_KAFKA_BROKERS is empty).
+func (c Config) KafkaEmbedded() bool { return len(c.KafkaBrokerList()) == 0 }
+
+// KafkaBrokerList is EDUSMARTHUB_KAFKA_BROKERS split at commas, trimmed.
+func (c Config) KafkaBrokerList() []string {
+	var out []string
+	for b := range strings.SplitSeq(c.KafkaBrokers, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // Load builds the configuration from environment variables (as from
@@ -136,6 +193,14 @@ func (c Config) LogValue() slog.Value {
 	if c.DatabaseURL != "" {
 		db = redactURL(c.DatabaseURL)
 	}
+	kafkaBrokers := c.KafkaBrokers
+	if c.KafkaEmbedded() {
+		kafkaBrokers = "embedded on " + c.KafkaEmbeddedAddr
+	}
+	kafkaPassword := ""
+	if c.KafkaSASLPassword != "" {
+		kafkaPassword = "set"
+	}
 	return slog.GroupValue(
 		slog.String("env", c.Env),
 		slog.String("database", db),
@@ -149,6 +214,19 @@ func (c Config) LogValue() slog.Value {
 		slog.String("shutdownTimeout", c.ShutdownTimeout.String()),
 		slog.String("pgBinDir", c.PGBinDir),
 		slog.Int("dbMaxConns", int(c.DBMaxConns)),
+		slog.String("readYourWritesTimeout", c.ReadYourWritesTimeout.String()),
+		slog.Int("liveFeedMaxStreams", c.LiveFeedMaxStreams),
+		slog.String("eventStore", c.EventStore),
+		slog.String("kurrentdb", redactOptionalURL(c.KurrentDBURL)),
+		slog.String("kafkaBrokers", kafkaBrokers),
+		slog.String("kafkaVersion", c.KafkaVersion),
+		slog.String("kafkaClientId", c.KafkaClientID),
+		slog.String("kafkaTopicPrefix", c.KafkaTopicPrefix),
+		slog.Int("kafkaPartitions", int(c.KafkaPartitions)),
+		slog.Int("kafkaReplicationFactor", int(c.KafkaReplicationFactor)),
+		slog.Bool("kafkaTls", c.KafkaTLS),
+		slog.String("kafkaSaslMechanism", c.KafkaSASLMechanism),
+		slog.String("kafkaSaslPassword", kafkaPassword),
 	)
 }
 
@@ -253,7 +331,108 @@ func (c Config) problems() []problem {
 	if c.DBMaxConns < 1 || c.DBMaxConns > 10000 {
 		add("EDUSMARTHUB_DB_MAX_CONNS", "must be between 1 and 10000, got %d", c.DBMaxConns)
 	}
+	// A reader waits this long holding a request: past a minute it is a
+	// hung client, not read-your-writes.
+	if c.ReadYourWritesTimeout <= 0 || c.ReadYourWritesTimeout > time.Minute {
+		add("EDUSMARTHUB_READ_YOUR_WRITES_TIMEOUT", "must be a duration from 1ms to 1m like 3s, got %s", c.ReadYourWritesTimeout)
+	}
+	if c.LiveFeedMaxStreams < 1 || c.LiveFeedMaxStreams > 100000 {
+		add("EDUSMARTHUB_LIVE_FEED_MAX_STREAMS", "must be between 1 and 100000, got %d", c.LiveFeedMaxStreams)
+	}
+	switch c.EventStore {
+	case EventStorePostgres, EventStoreKurrentDB:
+	default:
+		add("EVENTSTORE", "%q is not one of postgres, kurrentdb", c.EventStore)
+	}
+	switch {
+	case c.KurrentDBURL == "" && c.EventStore == EventStoreKurrentDB:
+		add("KURRENTDB_URL", "is required with EVENTSTORE=kurrentdb (e.g. kurrentdb://localhost:2113?tls=false)")
+	case c.KurrentDBURL != "":
+		// The adapter's parser redacts the password in its errors.
+		if _, err := kurrentdb.ParseURL(c.KurrentDBURL); err != nil {
+			add("KURRENTDB_URL", "%v", err)
+		}
+	}
+	ps = append(ps, c.kafkaProblems()...)
 	return ps
+}
+
+var kafkaVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(\.[0-9]+)?$`)
+
+// kafkaProblems checks the Kafka settings; transport/kafka checks them
+// again, with the client library's rules, when serve starts.
+func (c Config) kafkaProblems() []problem {
+	var ps []problem
+	add := func(key, format string, args ...any) {
+		ps = append(ps, problem{key, fmt.Sprintf(format, args...)})
+	}
+	for _, b := range c.KafkaBrokerList() {
+		if host, _, err := net.SplitHostPort(b); err != nil || host == "" || checkAddr(b) != nil {
+			add("EDUSMARTHUB_KAFKA_BROKERS", "%q is not a host:port broker address (comma-separated list)", b)
+		}
+	}
+	if c.KafkaEmbedded() {
+		if err := checkAddr(c.KafkaEmbeddedAddr); err != nil {
+			add("EDUSMARTHUB_KAFKA_EMBEDDED_ADDR", "%q is not a listen address like 127.0.0.1:9092: %v", c.KafkaEmbeddedAddr, err)
+		}
+	}
+	if !kafkaVersion.MatchString(c.KafkaVersion) {
+		add("EDUSMARTHUB_KAFKA_VERSION", "%q is not a Kafka version like 3.6.0", c.KafkaVersion)
+	}
+	if strings.TrimSpace(c.KafkaClientID) == "" {
+		add("EDUSMARTHUB_KAFKA_CLIENT_ID", "must not be empty")
+	}
+	if !validTopicPrefix(c.KafkaTopicPrefix) {
+		add("EDUSMARTHUB_KAFKA_TOPIC_PREFIX", "%q: use letters, digits, '.', '_' or '-' (at most 200)", c.KafkaTopicPrefix)
+	}
+	if c.KafkaPartitions < 1 || c.KafkaPartitions > 10000 {
+		add("EDUSMARTHUB_KAFKA_PARTITIONS", "must be between 1 and 10000, got %d", c.KafkaPartitions)
+	}
+	if c.KafkaReplicationFactor < 0 {
+		add("EDUSMARTHUB_KAFKA_REPLICATION_FACTOR", "must be 0 (the brokers' default) or more, got %d", c.KafkaReplicationFactor)
+	}
+	if !c.KafkaTLS {
+		for _, f := range []struct{ key, v string }{
+			{"EDUSMARTHUB_KAFKA_TLS_CA_FILE", c.KafkaTLSCAFile},
+			{"EDUSMARTHUB_KAFKA_TLS_CERT_FILE", c.KafkaTLSCertFile},
+			{"EDUSMARTHUB_KAFKA_TLS_KEY_FILE", c.KafkaTLSKeyFile},
+		} {
+			if f.v != "" {
+				add(f.key, "is set but EDUSMARTHUB_KAFKA_TLS is false")
+			}
+		}
+	}
+	if (c.KafkaTLSCertFile == "") != (c.KafkaTLSKeyFile == "") {
+		add("EDUSMARTHUB_KAFKA_TLS_CERT_FILE", "a client certificate needs both EDUSMARTHUB_KAFKA_TLS_CERT_FILE and EDUSMARTHUB_KAFKA_TLS_KEY_FILE")
+	}
+	switch c.KafkaSASLMechanism {
+	case "":
+		if c.KafkaSASLUsername != "" || c.KafkaSASLPassword != "" {
+			add("EDUSMARTHUB_KAFKA_SASL_MECHANISM", "is empty but a SASL username or password is set")
+		}
+	case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+		if c.KafkaSASLUsername == "" {
+			add("EDUSMARTHUB_KAFKA_SASL_USERNAME", "is required with SASL %s", c.KafkaSASLMechanism)
+		}
+		if c.KafkaSASLPassword == "" {
+			add("EDUSMARTHUB_KAFKA_SASL_PASSWORD", "is required with SASL %s", c.KafkaSASLMechanism)
+		}
+	default:
+		add("EDUSMARTHUB_KAFKA_SASL_MECHANISM", "%q is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", c.KafkaSASLMechanism)
+	}
+	return ps
+}
+
+func validTopicPrefix(s string) bool {
+	if s == "" || len(s) > 200 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func checkAddr(addr string) error {
@@ -283,6 +462,8 @@ func explainParseError(err error, environ map[string]string) (problem, bool) {
 	switch {
 	case pe.Type == reflect.TypeFor[time.Duration]():
 		msg = fmt.Sprintf("%q is not a duration like 15s or 1m30s", environ[key])
+	case pe.Type == reflect.TypeFor[bool]():
+		msg = fmt.Sprintf("%q is not true or false", environ[key])
 	case errors.Is(pe.Err, strconv.ErrRange):
 		msg = fmt.Sprintf("%q is out of range", environ[key])
 	}
@@ -292,6 +473,13 @@ func explainParseError(err error, environ map[string]string) (problem, bool) {
 func envKey(f reflect.StructField) string {
 	k, _, _ := strings.Cut(f.Tag.Get("env"), ",")
 	return k
+}
+
+func redactOptionalURL(s string) string {
+	if s == "" {
+		return "unset"
+	}
+	return redactURL(s)
 }
 
 func redactURL(s string) string {

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -29,6 +30,16 @@ func TestLoadDefaults(t *testing.T) {
 		ShutdownTimeout: 15 * time.Second,
 		PGBinDir:        "/usr/lib/postgresql/15/bin",
 		DBMaxConns:      20,
+
+		ReadYourWritesTimeout: 3 * time.Second,
+		LiveFeedMaxStreams:    1000,
+		EventStore:            config.EventStorePostgres,
+
+		KafkaEmbeddedAddr: "127.0.0.1:9092",
+		KafkaVersion:      "3.6.0",
+		KafkaClientID:     "edusmarthub",
+		KafkaTopicPrefix:  "edusmarthub",
+		KafkaPartitions:   6,
 	}
 	if c != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -108,6 +119,14 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		{"shutdown negative", map[string]string{"EDUSMARTHUB_SHUTDOWN_TIMEOUT": "-1s"}, []string{"EDUSMARTHUB_SHUTDOWN_TIMEOUT"}},
 		{"max conns zero", map[string]string{"EDUSMARTHUB_DB_MAX_CONNS": "0"}, []string{"EDUSMARTHUB_DB_MAX_CONNS"}},
 		{"max conns overflow", map[string]string{"EDUSMARTHUB_DB_MAX_CONNS": "99999999999"}, []string{"EDUSMARTHUB_DB_MAX_CONNS"}},
+		{"read-your-writes zero", map[string]string{"EDUSMARTHUB_READ_YOUR_WRITES_TIMEOUT": "0s"}, []string{"EDUSMARTHUB_READ_YOUR_WRITES_TIMEOUT"}},
+		{"read-your-writes too long", map[string]string{"EDUSMARTHUB_READ_YOUR_WRITES_TIMEOUT": "5m"}, []string{"EDUSMARTHUB_READ_YOUR_WRITES_TIMEOUT"}},
+		{"read-your-writes not a duration", map[string]string{"EDUSMARTHUB_READ_YOUR_WRITES_TIMEOUT": "3"}, []string{"EDUSMARTHUB_READ_YOUR_WRITES_TIMEOUT"}},
+		{"live streams zero", map[string]string{"EDUSMARTHUB_LIVE_FEED_MAX_STREAMS": "0"}, []string{"EDUSMARTHUB_LIVE_FEED_MAX_STREAMS"}},
+		{"unknown event store", map[string]string{"EVENTSTORE": "mongodb"}, []string{"EVENTSTORE"}},
+		{"kurrentdb without url", map[string]string{"EVENTSTORE": "kurrentdb"}, []string{"KURRENTDB_URL"}},
+		{"kurrentdb url scheme", map[string]string{"KURRENTDB_URL": "http://localhost:2113"}, []string{"KURRENTDB_URL"}},
+		{"kurrentdb url port", map[string]string{"EVENTSTORE": "kurrentdb", "KURRENTDB_URL": "kurrentdb://h:port"}, []string{"KURRENTDB_URL"}},
 		{"everything at once", map[string]string{
 			"DATABASE_URL":                 "postgres://x:y@h:notaport/db",
 			"EDUSMARTHUB_DATA_DIR":         "",
@@ -202,7 +221,88 @@ func TestUnknownVariables(t *testing.T) {
 	if want := []string{"EDUSMARTHUB_LOGLEVEL"}; !slices.Equal(got, want) {
 		t.Errorf("UnknownVariables = %v, want %v", got, want)
 	}
-	if vars := config.Variables(); len(vars) != 12 || vars[0] != "DATABASE_URL" {
+	// Declaration order, each once (a count would break on every new setting).
+	vars := config.Variables()
+	if len(vars) < 14 || vars[0] != "DATABASE_URL" || len(slices.Compact(slices.Sorted(slices.Values(vars)))) != len(vars) ||
+		!slices.Contains(vars, "EDUSMARTHUB_READ_YOUR_WRITES_TIMEOUT") {
 		t.Errorf("Variables() = %v", vars)
+	}
+}
+
+func TestLoadEventStore(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(map[string]string{
+		"EVENTSTORE":    "kurrentdb",
+		"KURRENTDB_URL": "kurrentdb://admin:s3cr3t@kurrentdb:2113?tls=false",
+	})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.EventStore != config.EventStoreKurrentDB || c.KurrentDBURL == "" {
+		t.Errorf("parsed %+v", c)
+	}
+	var sb strings.Builder
+	slog.New(slog.NewTextHandler(&sb, nil)).Info("config", "config", c)
+	if out := sb.String(); strings.Contains(out, "s3cr3t") || !strings.Contains(out, "kurrentdb:2113") {
+		t.Errorf("log line: %s", out)
+	}
+	if _, err := config.Load(map[string]string{"KURRENTDB_URL": "kurrentdb://u:s3cr3t@h:port"}); err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("bad KURRENTDB_URL: %v", err)
+	}
+}
+
+func TestLoadKafka(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(map[string]string{
+		"EDUSMARTHUB_KAFKA_BROKERS":            " k1:9092, k2:9093 ,",
+		"EDUSMARTHUB_KAFKA_REPLICATION_FACTOR": "3",
+		"EDUSMARTHUB_KAFKA_TLS":                "true",
+		"EDUSMARTHUB_KAFKA_SASL_MECHANISM":     "SCRAM-SHA-512",
+		"EDUSMARTHUB_KAFKA_SASL_USERNAME":      "svc",
+		"EDUSMARTHUB_KAFKA_SASL_PASSWORD":      "hunter2",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.KafkaBrokerList(); !slices.Equal(got, []string{"k1:9092", "k2:9093"}) || c.KafkaEmbedded() {
+		t.Errorf("brokers %v, embedded %v", got, c.KafkaEmbedded())
+	}
+	if c.KafkaReplicationFactor != 3 || !c.KafkaTLS {
+		t.Errorf("replication %d, tls %v", c.KafkaReplicationFactor, c.KafkaTLS)
+	}
+	if logged := fmt.Sprint(c.LogValue()); strings.Contains(logged, "hunter2") {
+		t.Errorf("the SASL password is logged: %s", logged)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		environ map[string]string
+		want    []string
+	}{
+		{"bad broker", map[string]string{"EDUSMARTHUB_KAFKA_BROKERS": "k1"}, []string{"EDUSMARTHUB_KAFKA_BROKERS"}},
+		{"bad embedded addr", map[string]string{"EDUSMARTHUB_KAFKA_EMBEDDED_ADDR": "nowhere"}, []string{"EDUSMARTHUB_KAFKA_EMBEDDED_ADDR"}},
+		{"bad version", map[string]string{"EDUSMARTHUB_KAFKA_VERSION": "latest"}, []string{"EDUSMARTHUB_KAFKA_VERSION"}},
+		{"bad prefix", map[string]string{"EDUSMARTHUB_KAFKA_TOPIC_PREFIX": "a b"}, []string{"EDUSMARTHUB_KAFKA_TOPIC_PREFIX"}},
+		{"no partitions", map[string]string{"EDUSMARTHUB_KAFKA_PARTITIONS": "0"}, []string{"EDUSMARTHUB_KAFKA_PARTITIONS"}},
+		{"negative replication", map[string]string{"EDUSMARTHUB_KAFKA_REPLICATION_FACTOR": "-1"}, []string{"EDUSMARTHUB_KAFKA_REPLICATION_FACTOR"}},
+		{"replication overflow", map[string]string{"EDUSMARTHUB_KAFKA_REPLICATION_FACTOR": "70000"}, []string{"EDUSMARTHUB_KAFKA_REPLICATION_FACTOR"}},
+		{"tls not a bool", map[string]string{"EDUSMARTHUB_KAFKA_TLS": "yes please"}, []string{"EDUSMARTHUB_KAFKA_TLS"}},
+		{"tls file without tls", map[string]string{"EDUSMARTHUB_KAFKA_TLS_CA_FILE": "/ca.pem"}, []string{"EDUSMARTHUB_KAFKA_TLS_CA_FILE"}},
+		{"sasl unknown", map[string]string{"EDUSMARTHUB_KAFKA_SASL_MECHANISM": "GSSAPI"}, []string{"EDUSMARTHUB_KAFKA_SASL_MECHANISM"}},
+		{"sasl without user", map[string]string{"EDUSMARTHUB_KAFKA_SASL_MECHANISM": "PLAIN"},
+			[]string{"EDUSMARTHUB_KAFKA_SASL_USERNAME", "EDUSMARTHUB_KAFKA_SASL_PASSWORD"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Load(tc.environ)
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			for _, key := range tc.want {
+				if !strings.Contains(err.Error(), key+":") {
+					t.Errorf("error does not name %s:\n%v", key, err)
+				}
+			}
+		})
 	}
 }

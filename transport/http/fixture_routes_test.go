@@ -38,7 +38,13 @@ type api struct {
 
 func newAPI(t *testing.T) *api {
 	t.Helper()
-	e := newEnv(t, options{db: true, bare: true})
+	return newAPIWith(t, options{db: true, bare: true})
+}
+
+// newAPIWith is newAPI with options (read models, timeouts).
+func newAPIWith(t *testing.T, o options) *api {
+	t.Helper()
+	e := newEnv(t, o)
 	e.setNow(exampleNow)
 	return &api{t: t, e: e, ops: map[string]bool{}}
 }

@@ -50,12 +50,19 @@ type env struct {
 	runs    *counter // how many times the test command's handler ran
 	release chan struct{}
 	started chan struct{}
+	models  *readModels // with options.readModels
 }
 
 type options struct {
 	bodyLimit int64
 	db        bool // real PostgreSQL (pool and store) instead of fakes
 	bare      bool // only the server's own routes, no stand-ins
+
+	heartbeat  time.Duration         // live feed heartbeat (default: the server's)
+	maxStreams int                   // live feed streams (default: the server's)
+	rywTimeout time.Duration         // read-your-writes bound (default: the server's)
+	waiter     httpapi.AppliedWaiter // the projections' wait for ?after=
+	readModels bool                  // the read models, fed from the store (implies db)
 }
 
 // newEnv builds a server with the stand-in command routes:
@@ -69,9 +76,13 @@ func newEnv(t *testing.T, o options) *env {
 		t: t, reg: prometheus.NewRegistry(), logs: &syncBuffer{}, clock: &clock{now: time.Now()},
 		runs: &counter{}, release: make(chan struct{}), started: make(chan struct{}, 10),
 	}
-	if o.db {
+	if o.db || o.readModels {
 		e.pool = pgtest.NewPool(t)
 		e.store = newPostgresStore(t, e.pool)
+		if o.readModels {
+			e.models = newReadModels(t, e.pool, e.store)
+			o.waiter = e.models.reg
+		}
 	} else {
 		// Never connects: pgxpool dials lazily, and nothing here needs it
 		// except /readyz, which is then rightly not ready.
@@ -89,10 +100,15 @@ func newEnv(t *testing.T, o options) *env {
 		Logger:     slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:        e.clock.Now,
 		Registerer: e.reg,
-	}, httpapi.Deps{Store: e.store, Pool: e.pool, Commands: commands.NewRepository(e.store, e.clock.Now)})
+
+		LiveFeedHeartbeat:     o.heartbeat,
+		LiveFeedMaxStreams:    o.maxStreams,
+		ReadYourWritesTimeout: o.rywTimeout,
+	}, httpapi.Deps{Store: e.store, Pool: e.pool, Commands: commands.NewRepository(e.store, e.clock.Now), Projections: o.waiter})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(srv.CloseStreams) // before the pool closes: cleanups run last first
 	e.srv, e.h = srv, srv.Handler()
 	if o.bare {
 		return e

@@ -33,6 +33,9 @@ const (
 	TypeIdempotencyPending = "urn:edusmarthub:problem:idempotency-key-in-progress"
 	TypeUnavailable        = "urn:edusmarthub:problem:unavailable"
 	TypeInternal           = "urn:edusmarthub:problem:internal"
+	// TypeNotYetApplied: a query's ?after= write is not in the read
+	// models yet (503 with Retry-After).
+	TypeNotYetApplied = "urn:edusmarthub:problem:not-yet-applied"
 )
 
 // Problem is an error response body (RFC 9457 application/problem+json).

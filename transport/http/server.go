@@ -28,6 +28,7 @@ import (
 	"github.com/edusmarthub/edusmarthub/commands"
 	"github.com/edusmarthub/edusmarthub/eventstore"
 	"github.com/edusmarthub/edusmarthub/internal/auth"
+	"github.com/edusmarthub/edusmarthub/projections"
 )
 
 func init() {
@@ -65,6 +66,20 @@ type Config struct {
 	TrustedProxies []string
 	// IdempotencyLockTimeout: see DefaultIdempotencyLockTimeout.
 	IdempotencyLockTimeout time.Duration
+	// AsyncAPI is the AsyncAPI document of the Kafka topics
+	// (transport/kafka.AsyncAPI), served at /asyncapi.json; without one
+	// that route answers 404.
+	AsyncAPI []byte
+	// ReadYourWritesTimeout bounds the wait of a query given
+	// ?after=STREAM:VERSION (default DefaultReadYourWritesTimeout); past
+	// it the answer is 503 with Retry-After.
+	ReadYourWritesTimeout time.Duration
+	// LiveFeedHeartbeat is the interval of the live feed's comment lines
+	// (default DefaultLiveFeedHeartbeat).
+	LiveFeedHeartbeat time.Duration
+	// LiveFeedMaxStreams caps the live-feed connections open at once
+	// (default DefaultLiveFeedMaxStreams); one more gets 503.
+	LiveFeedMaxStreams int
 }
 
 func (c *Config) setDefaults() {
@@ -88,6 +103,15 @@ func (c *Config) setDefaults() {
 	if c.IdempotencyLockTimeout == 0 {
 		c.IdempotencyLockTimeout = DefaultIdempotencyLockTimeout
 	}
+	if c.ReadYourWritesTimeout == 0 {
+		c.ReadYourWritesTimeout = DefaultReadYourWritesTimeout
+	}
+	if c.LiveFeedHeartbeat == 0 {
+		c.LiveFeedHeartbeat = DefaultLiveFeedHeartbeat
+	}
+	if c.LiveFeedMaxStreams == 0 {
+		c.LiveFeedMaxStreams = DefaultLiveFeedMaxStreams
+	}
 }
 
 // Validate reports every problem of the configuration at once.
@@ -101,6 +125,15 @@ func (c Config) Validate() error {
 	}
 	if c.IdempotencyLockTimeout < 0 {
 		errs = append(errs, fmt.Errorf("idempotency lock timeout must be positive, got %s", c.IdempotencyLockTimeout))
+	}
+	if c.ReadYourWritesTimeout < 0 {
+		errs = append(errs, fmt.Errorf("read-your-writes timeout must be positive, got %s", c.ReadYourWritesTimeout))
+	}
+	if c.LiveFeedHeartbeat < 0 {
+		errs = append(errs, fmt.Errorf("live feed heartbeat must be positive, got %s", c.LiveFeedHeartbeat))
+	}
+	if c.LiveFeedMaxStreams < 0 {
+		errs = append(errs, fmt.Errorf("live feed stream limit must be positive, got %d", c.LiveFeedMaxStreams))
 	}
 	if c.Registerer == nil {
 		errs = append(errs, errors.New("no metrics Registerer"))
@@ -119,6 +152,12 @@ type Deps struct {
 	Pool *pgxpool.Pool
 	// Commands is the command side's repository, over Store.
 	Commands *commands.Repository
+	// Projections waits for the read models to apply a write, for queries
+	// given ?after=STREAM:VERSION. Without it such a query fails (500).
+	Projections AppliedWaiter
+	// DeadLetters counts the messages waiting on the dead-letter topic,
+	// for GET /v1/system/monitoring (optional: the count is then absent).
+	DeadLetters func(ctx context.Context) (int, error)
 
 	// ---- Command handlers: wire them here. ----
 	// The command routes (routes_*.go) build their handlers from Commands:
@@ -143,14 +182,17 @@ func (d Deps) validate() error {
 
 // Server is the HTTP API.
 type Server struct {
-	cfg       Config
-	deps      Deps
-	engine    *gin.Engine
-	metrics   *metrics
-	idem      *idemStore
-	routeErrs []error
-	v1        *gin.RouterGroup
-	school    *gin.RouterGroup
+	cfg        Config
+	deps       Deps
+	engine     *gin.Engine
+	metrics    *metrics
+	idem       *idemStore
+	routeErrs  []error
+	v1         *gin.RouterGroup
+	school     *gin.RouterGroup
+	readModels []projections.Projection
+	feed       *feedHub      // the live feed's shared subscription
+	streams    chan struct{} // a token per open live-feed stream
 }
 
 // NewServer builds the API from its configuration and dependencies. It
@@ -166,10 +208,16 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("httpapi: register metrics: %w", err)
 	}
 	s := &Server{
-		cfg:     cfg,
-		deps:    deps,
-		metrics: m,
-		idem:    &idemStore{pool: deps.Pool, lockTimeout: cfg.IdempotencyLockTimeout},
+		cfg:        cfg,
+		deps:       deps,
+		metrics:    m,
+		idem:       &idemStore{pool: deps.Pool, lockTimeout: cfg.IdempotencyLockTimeout},
+		readModels: projections.All(),
+		feed:       newFeedHub(deps.Store, cfg.Logger, liveRing, liveQueue),
+		streams:    make(chan struct{}, cfg.LiveFeedMaxStreams),
+	}
+	if err := s.registerLiveMetrics(); err != nil {
+		return nil, fmt.Errorf("httpapi: register metrics: %w", err)
 	}
 
 	e := gin.New()
@@ -187,6 +235,7 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", serveOpenAPI)
+	e.GET("/asyncapi.json", s.serveAsyncAPI)
 
 	s.v1 = e.Group("/v1", s.authenticate)
 	s.school = s.v1.Group("/schools/:schoolId", s.scopeSchool)
@@ -215,6 +264,14 @@ func (s *Server) routes(v1, school *gin.RouterGroup) {
 	s.meetingRoutes(school)
 	s.interventionRoutes(school)
 	s.messageRoutes(school)
+	s.liveRoutes(school) // GET /events/stream
+
+	// Queries (GET), from the read models.
+	s.peopleQueries(v1, school)
+	s.academicQueries(school)
+	s.schoolLifeQueries(school)
+	s.inboxQueries(school)
+	s.dashboardQueries(v1, school)
 }
 
 // Handler is the API as an http.Handler.
@@ -234,4 +291,12 @@ func OpenAPI() []byte { return openapiDoc }
 
 func serveOpenAPI(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json", openapiDoc)
+}
+
+func (s *Server) serveAsyncAPI(c *gin.Context) {
+	if len(s.cfg.AsyncAPI) == 0 {
+		s.noRoute(c)
+		return
+	}
+	c.Data(http.StatusOK, "application/json", s.cfg.AsyncAPI)
 }

@@ -1,0 +1,371 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/edusmarthub/edusmarthub/eventstore"
+	"github.com/edusmarthub/edusmarthub/internal/config"
+	"github.com/edusmarthub/edusmarthub/projections"
+	"github.com/edusmarthub/edusmarthub/transport/kafka"
+)
+
+// newProjectionRegistry is the one place the service's read models are
+// listed for the runner: serve and the projections commands use it.
+// batch is the rebuild batch size (0: the default).
+func newProjectionRegistry(cfg config.Config, pool *pgxpool.Pool, store eventstore.Store, logger *slog.Logger, reg prometheus.Registerer, batch int) (*projections.Registry, error) {
+	pc := projections.Config{
+		DB:           pool,
+		Store:        store,
+		Logger:       logger.With("component", "projections"),
+		Registerer:   reg,
+		RebuildBatch: batch,
+	}
+	if cfg.EventStore != config.EventStoreKurrentDB {
+		pc.Lag = projections.PostgresLag(pool) // the events are in this database
+	}
+	r, err := projections.NewRegistry(pc, projections.All()...)
+	if err != nil {
+		return nil, fmt.Errorf("projections: %w", err)
+	}
+	return r, nil
+}
+
+// projectionHandlerPrefix names the projections' Kafka handlers, and so
+// their consumer groups (<topic prefix>.projection.<name>): constant, or
+// the topics are consumed again from the start.
+const projectionHandlerPrefix = "projection."
+
+// projectionHandlers are the live consumers of the read models: one
+// Kafka handler (consumer group) per projection over its channels.
+func projectionHandlers(views *projections.Registry) []kafka.Handler {
+	var hs []kafka.Handler
+	for _, p := range views.Projections() {
+		name := p.Name()
+		hs = append(hs, kafka.Handler{
+			Name:     projectionHandlerPrefix + name,
+			Channels: p.Channels(),
+			Handle: func(ctx context.Context, e kafka.Event) error {
+				err := views.Apply(ctx, name, e.Recorded())
+				if errors.Is(err, projections.ErrInvalidEvent) || errors.Is(err, projections.ErrUnknownProjection) {
+					return kafka.Permanent(err) // retrying cannot help
+				}
+				return err
+			},
+		})
+	}
+	return hs
+}
+
+// liveProjections runs the read models' consumers in the background.
+type liveProjections struct {
+	views *projections.Registry
+	stop  context.CancelFunc
+	done  chan struct{}
+}
+
+// setupRetry is how long serve waits before trying a failed projection
+// setup again.
+const setupRetry = 5 * time.Second
+
+// startProjections makes the read models ready (views.Setup: creating
+// their tables, building new or changed ones from the event store) and
+// then consumes Kafka into them, in the background: the API serves
+// meanwhile, and `edusmarthub projections status` shows the progress. A
+// failed setup is logged and tried again; consuming starts only after it.
+func startProjections(ctx context.Context, views *projections.Registry, kcfg kafka.Config, reg prometheus.Registerer, logger *slog.Logger) (*liveProjections, error) {
+	log := logger.With("component", "projections")
+	router, err := kafka.NewRouterWithConfig(kafka.RouterConfig{Kafka: kcfg, Logger: log, Registerer: reg}, projectionHandlers(views)...)
+	if err != nil {
+		return nil, fmt.Errorf("projections: %w", err)
+	}
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	lp := &liveProjections{views: views, stop: stop, done: make(chan struct{})}
+	go func() {
+		defer close(lp.done)
+		for {
+			err := views.Setup(rctx)
+			if err == nil {
+				break
+			}
+			if rctx.Err() != nil {
+				return
+			}
+			log.Error("setting up the read models failed; trying again", "err", err, "in", setupRetry.String())
+			select {
+			case <-rctx.Done():
+				return
+			case <-time.After(setupRetry):
+			}
+		}
+		log.Info("read models ready; consuming", "projections", strings.Join(views.Names(), ","))
+		if err := router.Run(rctx); err != nil && rctx.Err() == nil {
+			log.Error("the read models' Kafka consumers stopped", "err", err)
+		}
+	}()
+	return lp, nil
+}
+
+// Stop stops consuming and waits for the applies in progress to commit
+// or roll back.
+func (lp *liveProjections) Stop() {
+	lp.stop()
+	<-lp.done
+	lp.views.Close()
+}
+
+func (a *app) projectionsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "projections",
+		Short: "List, inspect and rebuild the read models",
+		Long: `The read models (projections) are PostgreSQL tables built from the events,
+one schema rm_<name> per projection, kept up to date by 'serve' from Kafka.
+These commands show where each stands and rebuild them from the event store.
+
+They use the configured database (DATABASE_URL, or the embedded cluster under
+$EDUSMARTHUB_DATA_DIR/postgres, shared with a running 'serve').`,
+	}
+	cmd.AddCommand(a.projectionsListCmd(), a.projectionsStatusCmd(), a.projectionsRebuildCmd())
+	return cmd
+}
+
+func (a *app) projectionsListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the projections with their state, checkpoint and lag",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withProjections(cmd.Context(), func(ctx context.Context, reg *projections.Registry) error {
+				sts, err := reg.Status(ctx)
+				if err != nil {
+					return err
+				}
+				return writeProjectionList(a.stdout, sts)
+			})
+		},
+	}
+}
+
+func (a *app) projectionsStatusCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status [NAME...] [--json]",
+		Short: "Show each projection's checkpoint, lag, state and rebuild progress",
+		Long: `Show, for every projection (or those named):
+
+  STATE      live; rebuilding (a rebuild runs, with its progress); incomplete
+             (never completely built: serve builds it at start); outdated (built
+             with another schema version: serve rebuilds it at start); missing
+  STREAMS    streams it has applied events of
+  POSITION   the largest event-store position it has applied
+  HEAD       the event store's head position
+  LAG        events of its channels in the store after POSITION (0: caught up;
+             events of other partitions still in flight may not show)
+  APPLIED    when it last applied an event; BUILT when its tables were built`,
+		RunE: func(cmd *cobra.Command, names []string) error {
+			return a.withProjections(cmd.Context(), func(ctx context.Context, reg *projections.Registry) error {
+				var sts []projections.Status
+				if len(names) == 0 {
+					all, err := reg.Status(ctx)
+					if err != nil {
+						return err
+					}
+					sts = all
+				}
+				for _, n := range names {
+					st, err := reg.StatusOf(ctx, n)
+					if err != nil {
+						return err
+					}
+					sts = append(sts, st)
+				}
+				if asJSON {
+					enc := json.NewEncoder(a.stdout)
+					for _, st := range sts {
+						if err := enc.Encode(st); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				return writeProjectionStatus(a.stdout, sts)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per projection")
+	return cmd
+}
+
+func (a *app) projectionsRebuildCmd() *cobra.Command {
+	var (
+		all   bool
+		batch int
+		quiet bool
+	)
+	cmd := &cobra.Command{
+		Use:   "rebuild NAME... | --all",
+		Short: "Rebuild projections from the event store and swap them in",
+		Long: `Replay the event store (not Kafka) into fresh copies of the projections'
+tables, then swap each copy in atomically. A running 'serve' keeps answering
+queries from the old tables and applying live events meanwhile; at the swap
+the copy catches up with the store under the projection's lock, so the new
+tables continue exactly where the replay ended and no event is lost or applied
+twice. The log is read once for all the projections named. A progress bar on
+stderr shows events/s and the time left.
+
+A projection whose rebuild fails keeps its old tables; the others go on.`,
+		RunE: func(cmd *cobra.Command, names []string) error {
+			if all == (len(names) > 0) {
+				return errors.New("name the projections to rebuild, or --all (see `edusmarthub projections list`)")
+			}
+			if batch < 0 {
+				return fmt.Errorf("--batch must be positive, not %d", batch)
+			}
+			return a.withProjectionsBatch(cmd.Context(), batch, func(ctx context.Context, reg *projections.Registry) error {
+				if all {
+					names = reg.Names()
+				}
+				for _, n := range names {
+					if _, ok := reg.Get(n); !ok {
+						return fmt.Errorf("no projection %q (known: %s)", n, strings.Join(reg.Names(), ", "))
+					}
+				}
+				var bar *progressbar.ProgressBar
+				opts := projections.RebuildOptions{}
+				if !quiet {
+					bar = newRebuildBar(a.stderr, names)
+					opts.Progress = func(p projections.Progress) { updateRebuildBar(bar, p) }
+				}
+				stats, err := reg.Rebuild(ctx, names, opts)
+				if bar != nil {
+					_ = bar.Exit()
+					fmt.Fprintln(a.stderr)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "rebuilt %s: %d events in %s (%.0f events/s)\n", strings.Join(stats.Projections, ", "),
+					stats.Events, stats.Took.Round(time.Millisecond), stats.EventsPerSecond())
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "rebuild every projection")
+	cmd.Flags().IntVar(&batch, "batch", 0, "events read and applied per transaction (default 1000)")
+	cmd.Flags().BoolVar(&quiet, "quiet", false, "no progress bar")
+	return cmd
+}
+
+func newRebuildBar(w io.Writer, names []string) *progressbar.ProgressBar {
+	desc := "rebuilding " + strings.Join(names, ", ")
+	if len(names) > 3 {
+		desc = fmt.Sprintf("rebuilding %d projections", len(names))
+	}
+	return progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionSetItsString("events"),
+		progressbar.OptionShowIts(),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetWidth(30),
+	)
+}
+
+func updateRebuildBar(bar *progressbar.ProgressBar, p projections.Progress) {
+	if bar.GetMax64() != p.Estimate && p.Estimate > 0 {
+		bar.ChangeMax64(p.Estimate)
+	}
+	if p.Phase == projections.PhaseSwap {
+		bar.Describe("catching up and swapping in")
+	}
+	_ = bar.Set64(p.Events)
+}
+
+// withProjections opens the database and the projection registry for one
+// command.
+func (a *app) withProjections(ctx context.Context, task func(context.Context, *projections.Registry) error) error {
+	return a.withProjectionsBatch(ctx, 0, task)
+}
+
+func (a *app) withProjectionsBatch(ctx context.Context, batch int, task func(context.Context, *projections.Registry) error) (err error) {
+	cfg, logger, err := a.setup()
+	if err != nil {
+		return err
+	}
+	db, err := openDatabase(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, db.Close()) }()
+	store, closeStore, err := openEventStore(ctx, cfg, db.Pool, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, closeStore()) }()
+	reg, err := newProjectionRegistry(cfg, db.Pool, store, logger, nil, batch)
+	if err != nil {
+		return err
+	}
+	return task(ctx, reg)
+}
+
+func writeProjectionList(w io.Writer, sts []projections.Status) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tPOSITION\tLAG\tCHANNELS")
+	for _, s := range sts {
+		chans := make([]string, len(s.Channels))
+		for i, c := range s.Channels {
+			chans[i] = string(c)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.Name, s.State, s.Position, lagText(s.Lag), strings.Join(chans, ","))
+	}
+	return tw.Flush()
+}
+
+func writeProjectionStatus(w io.Writer, sts []projections.Status) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tSTREAMS\tPOSITION\tHEAD\tLAG\tAPPLIED\tBUILT\tVERSION\tREBUILD")
+	for _, s := range sts {
+		rebuild := "-"
+		if r := s.Rebuild; r != nil {
+			rebuild = fmt.Sprintf("%d events replayed, at position %d, since %s", r.Events, r.Position, r.StartedAt.Format(time.RFC3339))
+		}
+		version := strconv.Itoa(s.BuiltVersion)
+		if s.BuiltVersion != s.SchemaVersion {
+			version += "→" + strconv.Itoa(s.SchemaVersion)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.State, s.Streams, s.Position, s.Head,
+			lagText(s.Lag), timeText(s.AppliedAt), timeText(s.BuiltAt), version, rebuild)
+	}
+	return tw.Flush()
+}
+
+func lagText(lag int64) string {
+	if lag < 0 {
+		return "?"
+	}
+	return strconv.FormatInt(lag, 10)
+}
+
+func timeText(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/edusmarthub/edusmarthub/eventstore/postgres"
+	"github.com/edusmarthub/edusmarthub/internal/pgcluster"
+	"github.com/edusmarthub/edusmarthub/projections"
+)
+
+// TestServeFeedsReadModelsFromKafka runs serve (embedded PostgreSQL and
+// Kafka) and checks the read models end to end: commands over HTTP reach
+// every projection through the relay and the projections' consumer groups;
+// a malformed message on a topic does not stop them; `projections status`
+// shows them live and caught up; `projections rebuild --all` while serve
+// runs gives the same tables, which then keep taking live events.
+func TestServeFeedsReadModelsFromKafka(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and Kafka")
+	}
+	environ := serveEnviron(t)
+	srv := startServe(t, environ)
+	ctx := context.Background()
+
+	admin := mintToken(t, environ, "--role", "platform_admin")
+	school := postCommand(t, srv, admin, "/v1/schools", `{"name": "Hillside Primary", "timezone": "Europe/London"}`)
+	principal := mintToken(t, environ, "--role", "school_admin", "--school", school.ID)
+	var tokens []projections.StreamVersion
+	tokens = append(tokens, school.token())
+	for i := range 3 {
+		r := postCommand(t, srv, principal, "/v1/schools/"+school.ID+"/teachers", fmt.Sprintf(
+			`{"name": "Teacher %d", "email": "t%d@hillside.example", "subjects": ["mathematics"],
+			  "preferences": {"preferredTimeSlots": ["morning"], "maxClassesPerDay": 4}}`, i, i))
+		tokens = append(tokens, r.token())
+	}
+
+	pool := embeddedPool(t, environ)
+	views, err := projections.NewRegistry(projections.Config{DB: pool, Store: postgres.New(pool), Lag: projections.PostgresLag(pool)}, projections.All()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := views.WaitApplied(ctx, views.Names(), tokens, time.Minute); err != nil {
+		t.Fatalf("the commands did not reach the read models: %v\n%s", err, srv.logs)
+	}
+
+	// A message that is not one of our events, on a topic a projection
+	// consumes: dead-lettered, and the projections carry on.
+	produceGarbage(t, environ["EDUSMARTHUB_KAFKA_EMBEDDED_ADDR"], "edusmarthub.teacher")
+	late := postCommand(t, srv, principal, "/v1/schools/"+school.ID+"/teachers",
+		`{"name": "Late", "email": "late@hillside.example", "subjects": ["art"], "preferences": {"preferredTimeSlots": ["afternoon"], "maxClassesPerDay": 2}}`)
+	if err := views.WaitApplied(ctx, views.Names(), []projections.StreamVersion{late.token()}, time.Minute); err != nil {
+		t.Fatalf("after a malformed message: %v", err)
+	}
+
+	// Status: every projection live; lag 0 once the last events are in.
+	waitUntil(t, time.Minute, func() (bool, string) {
+		code, out, errOut := edusmarthub(t, environ, "projections", "status", "--json")
+		if code != 0 {
+			t.Fatalf("projections status: %s", errOut)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var st projections.Status
+			if err := json.Unmarshal([]byte(line), &st); err != nil {
+				t.Fatalf("status line %q: %v", line, err)
+			}
+			if st.State != projections.StateLive || st.Lag != 0 {
+				return false, out
+			}
+		}
+		return true, ""
+	})
+	code, out, errOut := edusmarthub(t, environ, "projections", "list")
+	if code != 0 || !strings.Contains(out, "teachers") || !strings.Contains(out, "live") {
+		t.Errorf("projections list = %d\n%s%s", code, out, errOut)
+	}
+
+	// Rebuild everything while serve runs: the same tables.
+	before := allChecksums(t, views)
+	code, out, errOut = edusmarthub(t, environ, "projections", "rebuild", "--all", "--quiet")
+	if code != 0 {
+		t.Fatalf("projections rebuild --all: %s", errOut)
+	}
+	if !strings.Contains(out, "rebuilt ") {
+		t.Errorf("rebuild printed %q", out)
+	}
+	if after := allChecksums(t, views); !maps.Equal(before, after) {
+		t.Errorf("rebuilt tables differ:\nbefore %v\nafter  %v", before, after)
+	}
+	// Live events go on into the new tables.
+	last := postCommand(t, srv, principal, "/v1/schools/"+school.ID+"/teachers",
+		`{"name": "After", "email": "after@hillside.example", "subjects": ["art"], "preferences": {"preferredTimeSlots": ["afternoon"], "maxClassesPerDay": 2}}`)
+	if err := views.WaitApplied(ctx, views.Names(), []projections.StreamVersion{last.token()}, time.Minute); err != nil {
+		t.Fatalf("after the rebuild: %v", err)
+	}
+
+	// Replay: the teacher channel again, to a backfill topic, in the
+	// relay's format: the same records as on the channel's topic.
+	kafkaAddr := environ["EDUSMARTHUB_KAFKA_EMBEDDED_ADDR"]
+	code, out, errOut = edusmarthub(t, environ, "replay", "--channel", "teacher", "--topic", "backfill.teacher")
+	if code != 0 || !strings.Contains(out, "published 5 events of channel teacher to backfill.teacher") {
+		t.Fatalf("replay = %d\n%s%s", code, out, errOut)
+	}
+	relayed := readTopic(t, kafkaAddr, "edusmarthub.teacher", 6) // 5 events and the garbage
+	replayed := readTopic(t, kafkaAddr, "backfill.teacher", 5)
+	for id, rec := range replayed {
+		if want, ok := relayed[id]; !ok || rec != want {
+			t.Errorf("replayed %s\n  %s\nrelayed\n  %s", id, rec, want)
+		}
+	}
+	// From a position: that event and the ones after it.
+	code, out, _ = edusmarthub(t, environ, "replay", "--channel", "teacher", "--from-position", strconv.FormatUint(late.Position, 10), "--dry-run")
+	if code != 0 || !strings.Contains(out, "would publish 2 events") {
+		t.Errorf("replay --from-position %d = %d %s", late.Position, code, out)
+	}
+	code, out, _ = edusmarthub(t, environ, "replay", "--channel", "teacher", "--since", "2999-01-01", "--dry-run")
+	if code != 0 || !strings.Contains(out, "no events") {
+		t.Errorf("replay --since the future = %d %s", code, out)
+	}
+
+	for _, args := range [][]string{
+		{"replay", "--channel", "teacher", "--from-position", "999999"},
+		{"projections", "rebuild"},
+		{"projections", "rebuild", "teachers", "--all"},
+		{"projections", "rebuild", "nope"},
+		{"projections", "status", "nope"},
+	} {
+		if code, _, errOut := edusmarthub(t, environ, args...); code == 0 || errOut == "" {
+			t.Errorf("%v succeeded", args)
+		}
+	}
+	srv.shutdown(t)
+}
+
+func serveEnviron(t *testing.T) map[string]string {
+	t.Helper()
+	port := func() string {
+		p, err := pgcluster.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strconv.Itoa(p)
+	}
+	return map[string]string{
+		"EDUSMARTHUB_DATA_DIR":            t.TempDir(),
+		"EDUSMARTHUB_EMBEDDED_PG_PORT":    port(),
+		"EDUSMARTHUB_HTTP_ADDR":           "127.0.0.1:" + port(),
+		"EDUSMARTHUB_KAFKA_EMBEDDED_ADDR": "127.0.0.1:" + port(),
+		"EDUSMARTHUB_LOG_FORMAT":          "json",
+		"EDUSMARTHUB_SHUTDOWN_TIMEOUT":    "5s",
+	}
+}
+
+func mintToken(t *testing.T, environ map[string]string, args ...string) string {
+	t.Helper()
+	code, out, errOut := edusmarthub(t, environ, append([]string{"token"}, args...)...)
+	if code != 0 {
+		t.Fatalf("token: %s", errOut)
+	}
+	return strings.TrimSpace(out)
+}
+
+type commandResult struct {
+	ID, Stream        string
+	Version, Position uint64
+}
+
+func (r commandResult) token() projections.StreamVersion {
+	return projections.StreamVersion{Stream: r.Stream, Version: r.Version}
+}
+
+func postCommand(t *testing.T, srv *server, token, path, body string) commandResult {
+	t.Helper()
+	code, resp := srv.do(t, http.MethodPost, path, token, body)
+	if code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("POST %s = %d %s", path, code, resp)
+	}
+	var r commandResult
+	if err := json.Unmarshal(resp, &r); err != nil || r.Stream == "" {
+		t.Fatalf("POST %s answered %s (%v)", path, resp, err)
+	}
+	return r
+}
+
+// embeddedPool connects to the database of serve's embedded cluster.
+func embeddedPool(t *testing.T, environ map[string]string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), fmt.Sprintf("postgres://%s@127.0.0.1:%s/%s?sslmode=disable",
+		pgcluster.Superuser, environ["EDUSMARTHUB_EMBEDDED_PG_PORT"], embeddedDatabase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func produceGarbage(t *testing.T, addr, topic string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rec := &kgo.Record{Topic: topic, Key: []byte("teacher-garbage"), Value: []byte("not json"),
+		Headers: []kgo.RecordHeader{{Key: "ce_type", Value: []byte("edusmarthub.teacher.created.v1")}}}
+	if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readTopic reads n records of a topic from its start and returns them
+// by event ID (ce_id), each as its key, value and sorted headers.
+func readTopic(t *testing.T, addr, topic string, n int) map[string]string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out := map[string]string{}
+	for seen := 0; seen < n; {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("%d of %d records on %s within 30s", seen, n, topic)
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			seen++
+			var hs []string
+			id := ""
+			for _, h := range r.Headers {
+				hs = append(hs, h.Key+"="+string(h.Value))
+				if h.Key == "ce_id" {
+					id = string(h.Value)
+				}
+			}
+			slices.Sort(hs)
+			out[id] = fmt.Sprintf("key=%s value=%s headers=%v", r.Key, r.Value, hs)
+		})
+	}
+	return out
+}
+
+func allChecksums(t *testing.T, views *projections.Registry) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, n := range views.Names() {
+		sums, err := views.Checksums(context.Background(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for table, sum := range sums {
+			out[n+"."+table] = sum
+		}
+	}
+	return out
+}
+
+func waitUntil(t *testing.T, d time.Duration, ok func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		done, why := ok()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not so after %s:\n%s", d, why)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,266 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/edusmarthub/edusmarthub/domain"
+)
+
+// AttendanceCounts counts register lines by status. Rate is (present +
+// late) / (present + late + absent): excused lines are left out; nil when
+// nothing is left.
+type AttendanceCounts struct {
+	Present int      `json:"present"`
+	Late    int      `json:"late"`
+	Absent  int      `json:"absent"`
+	Excused int      `json:"excused"`
+	Rate    *float64 `json:"rate"`
+}
+
+// Register is a class register with its lines (amendments applied) and
+// the history of amendments.
+type Register struct {
+	RegisterID string              `json:"registerId"`
+	ClassID    string              `json:"classId"`
+	Date       string              `json:"date"`
+	Period     int                 `json:"period"`
+	RecordedBy string              `json:"recordedBy"`
+	RecordedAt time.Time           `json:"recordedAt"`
+	AmendedAt  *time.Time          `json:"amendedAt,omitempty"`
+	Lines      []RegisterLine      `json:"lines"`
+	Amendments []RegisterAmendment `json:"amendments"`
+	AttendanceCounts
+}
+
+// RegisterLine is a student's line in a register.
+type RegisterLine struct {
+	StudentID string `json:"studentId"`
+	Status    string `json:"status"`
+	Note      string `json:"note,omitempty"`
+}
+
+// RegisterAmendment is one corrected line. PreviousStatus is empty when
+// the amendment added the student to the register.
+type RegisterAmendment struct {
+	StudentID      string    `json:"studentId"`
+	PreviousStatus string    `json:"previousStatus,omitempty"`
+	Status         string    `json:"status"`
+	Note           string    `json:"note,omitempty"`
+	AmendedBy      string    `json:"amendedBy"`
+	AmendedAt      time.Time `json:"amendedAt"`
+}
+
+// RegisterSummary is a register in a list.
+type RegisterSummary struct {
+	RegisterID string     `json:"registerId"`
+	ClassID    string     `json:"classId"`
+	Date       string     `json:"date"`
+	Period     int        `json:"period"`
+	RecordedAt time.Time  `json:"recordedAt"`
+	AmendedAt  *time.Time `json:"amendedAt,omitempty"`
+	Amendments int        `json:"amendments"`
+	AttendanceCounts
+}
+
+// RegisterFilter selects registers, newest first; From and To are dates
+// (YYYY-MM-DD, inclusive).
+type RegisterFilter struct {
+	ClassID  string
+	From, To string
+	PageParams
+}
+
+// AttendanceRateFilter selects whose weekly rates: a student's, a class's
+// or, with neither, the school's; From and To (YYYY-MM-DD, inclusive)
+// bound the register dates.
+type AttendanceRateFilter struct {
+	StudentID string
+	ClassID   string
+	From, To  string
+}
+
+// WeeklyAttendance is an attendance rate over one ISO week.
+type WeeklyAttendance struct {
+	ISOYear   int    `json:"isoYear"`
+	ISOWeek   int    `json:"isoWeek"`
+	WeekStart string `json:"weekStart"` // the Monday, YYYY-MM-DD
+	AttendanceCounts
+}
+
+// countColumns aggregates register_lines rows (alias l) into
+// AttendanceCounts columns.
+const countColumns = `count(*) FILTER (WHERE l.status = 'present'), count(*) FILTER (WHERE l.status = 'late'),
+    count(*) FILTER (WHERE l.status = 'absent'), count(*) FILTER (WHERE l.status = 'excused'),
+    round(count(*) FILTER (WHERE l.status IN ('present', 'late'))::numeric
+          / nullif(count(*) FILTER (WHERE l.status IN ('present', 'late', 'absent')), 0), 4)::float8`
+
+func (c *AttendanceCounts) dest() []any {
+	return []any{&c.Present, &c.Late, &c.Absent, &c.Excused, &c.Rate}
+}
+
+// GetRegister returns the register of a class for a date and period.
+func GetRegister(ctx context.Context, db Querier, schoolID, classID, date string, period int) (Register, error) {
+	if err := requireSchool(schoolID); err != nil {
+		return Register{}, err
+	}
+	d, err := domain.ParseDate("date", date)
+	if err != nil {
+		return Register{}, err
+	}
+	id := domain.AttendanceRegisterID(classID, d, period)
+	var r Register
+	dest := append([]any{&r.RegisterID, &r.ClassID, &r.Date, &r.Period, &r.RecordedBy, &r.RecordedAt, &r.AmendedAt}, r.AttendanceCounts.dest()...)
+	err = db.QueryRow(ctx, `SELECT g.register_id, g.class_id, g.date::text, g.period, g.recorded_by, g.recorded_at, g.amended_at, `+countColumns+`
+  FROM rm_attendance.registers g
+  LEFT JOIN rm_attendance.register_lines l ON l.register_id = g.register_id AND l.school_id = g.school_id
+ WHERE g.school_id = $1 AND g.register_id = $2
+ GROUP BY g.register_id`, schoolID, id).Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Register{}, notFound("no register of class %s on %s, period %d", classID, d, period)
+	}
+	if err != nil {
+		return Register{}, err
+	}
+	rows, err := db.Query(ctx, `SELECT student_id, status, note FROM rm_attendance.register_lines
+WHERE school_id = $1 AND register_id = $2 ORDER BY student_id`, schoolID, id)
+	if err != nil {
+		return Register{}, err
+	}
+	if r.Lines, err = collect(rows, func(row pgx.Rows) (RegisterLine, error) {
+		var l RegisterLine
+		err := row.Scan(&l.StudentID, &l.Status, &l.Note)
+		return l, err
+	}); err != nil {
+		return Register{}, err
+	}
+	rows, err = db.Query(ctx, `SELECT student_id, coalesce(previous_status, ''), status, note, amended_by, amended_at
+  FROM rm_attendance.register_amendments WHERE school_id = $1 AND register_id = $2 ORDER BY seq, student_id`, schoolID, id)
+	if err != nil {
+		return Register{}, err
+	}
+	if r.Amendments, err = collect(rows, func(row pgx.Rows) (RegisterAmendment, error) {
+		var a RegisterAmendment
+		err := row.Scan(&a.StudentID, &a.PreviousStatus, &a.Status, &a.Note, &a.AmendedBy, &a.AmendedAt)
+		return a, err
+	}); err != nil {
+		return Register{}, err
+	}
+	if r.Lines == nil {
+		r.Lines = []RegisterLine{}
+	}
+	if r.Amendments == nil {
+		r.Amendments = []RegisterAmendment{}
+	}
+	return r, nil
+}
+
+// ListRegisters lists registers, newest first (date, then period).
+func ListRegisters(ctx context.Context, db Querier, schoolID string, f RegisterFilter) (Page[RegisterSummary], error) {
+	if err := requireSchool(schoolID); err != nil {
+		return Page[RegisterSummary]{}, err
+	}
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return Page[RegisterSummary]{}, err
+	}
+	from, err := dateParam("from", f.From)
+	if err != nil {
+		return Page[RegisterSummary]{}, err
+	}
+	to, err := dateParam("to", f.To)
+	if err != nil {
+		return Page[RegisterSummary]{}, err
+	}
+	cols := []sortKey{{"g.date", "date"}, {"g.period", "int"}, {"g.register_id", "text"}}
+	keys, err := decodeCursor(f.Cursor, "registers", "", len(cols))
+	if err != nil {
+		return Page[RegisterSummary]{}, err
+	}
+	var q sqlQuery
+	q.where("g.school_id = " + q.arg(schoolID))
+	if f.ClassID != "" {
+		q.where("g.class_id = " + q.arg(f.ClassID))
+	}
+	if from != nil {
+		q.where("g.date >= " + q.arg(*from))
+	}
+	if to != nil {
+		q.where("g.date <= " + q.arg(*to))
+	}
+	q.after(cols, true, keys)
+	rows, err := db.Query(ctx, `SELECT g.register_id, g.class_id, g.date::text, g.period, g.recorded_at, g.amended_at, g.amendments, `+
+		countColumns+`
+  FROM rm_attendance.registers g
+  LEFT JOIN rm_attendance.register_lines l ON l.register_id = g.register_id AND l.school_id = g.school_id`+
+		q.whereSQL()+` GROUP BY g.register_id`+orderBy(cols, true)+` LIMIT `+q.arg(limit+1), q.args...)
+	if err != nil {
+		return Page[RegisterSummary]{}, err
+	}
+	items, err := collect(rows, func(r pgx.Rows) (RegisterSummary, error) {
+		var s RegisterSummary
+		dest := append([]any{&s.RegisterID, &s.ClassID, &s.Date, &s.Period, &s.RecordedAt, &s.AmendedAt, &s.Amendments},
+			s.AttendanceCounts.dest()...)
+		err := r.Scan(dest...)
+		return s, err
+	})
+	if err != nil {
+		return Page[RegisterSummary]{}, err
+	}
+	return trimPage(items, limit, "registers", "", func(s RegisterSummary) []string {
+		return []string{s.Date, strconv.Itoa(s.Period), s.RegisterID}
+	}), nil
+}
+
+// WeeklyAttendanceRates returns attendance per ISO week, oldest first, of
+// a student, a class or the school (see AttendanceRateFilter). Weeks
+// without registers are absent.
+func WeeklyAttendanceRates(ctx context.Context, db Querier, schoolID string, f AttendanceRateFilter) ([]WeeklyAttendance, error) {
+	if err := requireSchool(schoolID); err != nil {
+		return nil, err
+	}
+	if f.StudentID != "" && f.ClassID != "" {
+		return nil, domain.Invalid("classId", "give a student or a class, not both")
+	}
+	from, err := dateParam("from", f.From)
+	if err != nil {
+		return nil, err
+	}
+	to, err := dateParam("to", f.To)
+	if err != nil {
+		return nil, err
+	}
+	var q sqlQuery
+	q.where("l.school_id = " + q.arg(schoolID))
+	if f.StudentID != "" {
+		q.where("l.student_id = " + q.arg(f.StudentID))
+	}
+	if f.ClassID != "" {
+		q.where("l.class_id = " + q.arg(f.ClassID))
+	}
+	if from != nil {
+		q.where("l.date >= " + q.arg(*from))
+	}
+	if to != nil {
+		q.where("l.date <= " + q.arg(*to))
+	}
+	rows, err := db.Query(ctx, `SELECT extract(isoyear FROM l.week_start)::int, extract(week FROM l.week_start)::int,
+    l.week_start::text, `+countColumns+`
+  FROM rm_attendance.register_lines l`+q.whereSQL()+` GROUP BY l.week_start ORDER BY l.week_start`, q.args...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := collect(rows, func(r pgx.Rows) (WeeklyAttendance, error) {
+		var w WeeklyAttendance
+		err := r.Scan(append([]any{&w.ISOYear, &w.ISOWeek, &w.WeekStart}, w.AttendanceCounts.dest()...)...)
+		return w, err
+	})
+	if out == nil && err == nil {
+		out = []WeeklyAttendance{}
+	}
+	return out, err
+}

@@ -1,0 +1,286 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/edusmarthub/edusmarthub/domain"
+)
+
+// Exam is an exam cycle.
+type Exam struct {
+	ExamID       string     `json:"examId"`
+	Name         string     `json:"name"`
+	Term         string     `json:"term"`
+	Subjects     []string   `json:"subjects"`
+	ClassIDs     []string   `json:"classIds"`
+	StartDate    string     `json:"startDate"`
+	EndDate      string     `json:"endDate"`
+	ScheduledAt  time.Time  `json:"scheduledAt"`
+	Published    bool       `json:"published"`
+	PublishedAt  *time.Time `json:"publishedAt,omitempty"`
+	ResultCount  int        `json:"resultCount"` // recorded so far (as published, once published)
+	StudentCount int        `json:"studentCount"`
+}
+
+// ExamFilter selects exam cycles, latest start first.
+type ExamFilter struct {
+	Term      string
+	ClassID   string // the class sits the cycle
+	Published *bool
+	PageParams
+}
+
+// ExamResult is one student's result in one subject of an exam cycle.
+type ExamResult struct {
+	ExamID      string    `json:"examId"`
+	StudentID   string    `json:"studentId"`
+	StudentName string    `json:"studentName"`
+	Subject     string    `json:"subject"`
+	Grade       float64   `json:"grade"`
+	Published   bool      `json:"published"`
+	RecordedAt  time.Time `json:"recordedAt"`
+}
+
+// ExamResultFilter selects results of an exam cycle (by student, then
+// subject). PublishedOnly hides the results of unpublished cycles (for
+// guardians and students).
+type ExamResultFilter struct {
+	StudentID     string
+	Subject       string
+	PublishedOnly bool
+	PageParams
+}
+
+// ReportCardSelector picks the report card of one exam cycle or of a
+// whole term (exactly one of the two).
+type ReportCardSelector struct {
+	ExamID string
+	Term   string
+}
+
+// ReportCard is a student's published results across subjects.
+//
+// For one exam cycle each subject's Grade is the result; for a term it is
+// the mean of the subject's results in the term's published cycles.
+// Average is the mean of the subjects' grades (each subject counts once).
+type ReportCard struct {
+	StudentID   string              `json:"studentId"`
+	StudentName string              `json:"studentName"`
+	Term        string              `json:"term"`
+	ExamID      string              `json:"examId,omitempty"`
+	Exams       []ReportCardExam    `json:"exams"`
+	Subjects    []ReportCardSubject `json:"subjects"`
+	Average     float64             `json:"average"`
+}
+
+// ReportCardExam is an exam cycle a report card draws on.
+type ReportCardExam struct {
+	ExamID      string     `json:"examId"`
+	Name        string     `json:"name"`
+	PublishedAt *time.Time `json:"publishedAt,omitempty"`
+}
+
+// ReportCardSubject is a subject line of a report card.
+type ReportCardSubject struct {
+	Subject string  `json:"subject"`
+	Grade   float64 `json:"grade"`
+	Results int     `json:"results"`
+	Passed  bool    `json:"passed"` // grade at or above domain.PassMark
+}
+
+const examColumns = `exam_id, name, term, subjects, class_ids, start_date::text, end_date::text, scheduled_at, published,
+    published_at, CASE WHEN published THEN result_count
+         ELSE (SELECT count(*) FROM rm_exams.exam_results r WHERE r.school_id = x.school_id AND r.exam_id = x.exam_id) END,
+    CASE WHEN published THEN student_count
+         ELSE (SELECT count(DISTINCT student_id) FROM rm_exams.exam_results r WHERE r.school_id = x.school_id AND r.exam_id = x.exam_id) END`
+
+func scanExam(r pgx.Row) (Exam, error) {
+	var x Exam
+	err := r.Scan(&x.ExamID, &x.Name, &x.Term, &x.Subjects, &x.ClassIDs, &x.StartDate, &x.EndDate, &x.ScheduledAt,
+		&x.Published, &x.PublishedAt, &x.ResultCount, &x.StudentCount)
+	return x, err
+}
+
+// GetExam returns one exam cycle.
+func GetExam(ctx context.Context, db Querier, schoolID, examID string) (Exam, error) {
+	if err := requireSchool(schoolID); err != nil {
+		return Exam{}, err
+	}
+	x, err := scanExam(db.QueryRow(ctx, `SELECT `+examColumns+` FROM rm_exams.exams x WHERE school_id = $1 AND exam_id = $2`,
+		schoolID, examID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Exam{}, notFound("exam cycle %s not found", examID)
+	}
+	return x, err
+}
+
+// ListExams lists exam cycles, latest start date first.
+func ListExams(ctx context.Context, db Querier, schoolID string, f ExamFilter) (Page[Exam], error) {
+	if err := requireSchool(schoolID); err != nil {
+		return Page[Exam]{}, err
+	}
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return Page[Exam]{}, err
+	}
+	cols := []sortKey{{"start_date", "date"}, {"exam_id", "text"}}
+	keys, err := decodeCursor(f.Cursor, "exams", "", len(cols))
+	if err != nil {
+		return Page[Exam]{}, err
+	}
+	var q sqlQuery
+	q.where("school_id = " + q.arg(schoolID))
+	if f.Term != "" {
+		q.where("term = " + q.arg(strings.TrimSpace(f.Term)))
+	}
+	if f.ClassID != "" {
+		q.where(q.arg(f.ClassID) + " = ANY (class_ids)")
+	}
+	if f.Published != nil {
+		q.where("published = " + q.arg(*f.Published))
+	}
+	q.after(cols, true, keys)
+	rows, err := db.Query(ctx, `SELECT `+examColumns+` FROM rm_exams.exams x`+q.whereSQL()+orderBy(cols, true)+
+		` LIMIT `+q.arg(limit+1), q.args...)
+	if err != nil {
+		return Page[Exam]{}, err
+	}
+	items, err := collect(rows, func(r pgx.Rows) (Exam, error) { return scanExam(r) })
+	if err != nil {
+		return Page[Exam]{}, err
+	}
+	return trimPage(items, limit, "exams", "", func(x Exam) []string { return []string{x.StartDate, x.ExamID} }), nil
+}
+
+// ListExamResults lists the results of an exam cycle by student and
+// subject. An exam cycle unknown in the school is not found.
+func ListExamResults(ctx context.Context, db Querier, schoolID, examID string, f ExamResultFilter) (Page[ExamResult], error) {
+	if err := requireSchool(schoolID); err != nil {
+		return Page[ExamResult]{}, err
+	}
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return Page[ExamResult]{}, err
+	}
+	cols := []sortKey{{"r.student_id", "text"}, {"r.subject", "text"}}
+	keys, err := decodeCursor(f.Cursor, "exam-results", "", len(cols))
+	if err != nil {
+		return Page[ExamResult]{}, err
+	}
+	var published bool
+	err = db.QueryRow(ctx, `SELECT published FROM rm_exams.exams WHERE school_id = $1 AND exam_id = $2`, schoolID, examID).Scan(&published)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Page[ExamResult]{}, notFound("exam cycle %s not found", examID)
+	}
+	if err != nil {
+		return Page[ExamResult]{}, err
+	}
+	if f.PublishedOnly && !published {
+		return Page[ExamResult]{Items: []ExamResult{}}, nil
+	}
+	var q sqlQuery
+	q.where("r.school_id = " + q.arg(schoolID))
+	q.where("r.exam_id = " + q.arg(examID))
+	if f.StudentID != "" {
+		q.where("r.student_id = " + q.arg(f.StudentID))
+	}
+	if f.Subject != "" {
+		q.where("r.subject = " + q.arg(strings.ToLower(strings.TrimSpace(f.Subject))))
+	}
+	q.after(cols, false, keys)
+	rows, err := db.Query(ctx, `SELECT r.exam_id, r.student_id, coalesce(s.name, ''), r.subject, r.grade::float8, r.recorded_at
+  FROM rm_exams.exam_results r
+  LEFT JOIN rm_exams.students s ON s.student_id = r.student_id AND s.school_id = r.school_id`+
+		q.whereSQL()+orderBy(cols, false)+` LIMIT `+q.arg(limit+1), q.args...)
+	if err != nil {
+		return Page[ExamResult]{}, err
+	}
+	items, err := collect(rows, func(r pgx.Rows) (ExamResult, error) {
+		x := ExamResult{Published: published}
+		err := r.Scan(&x.ExamID, &x.StudentID, &x.StudentName, &x.Subject, &x.Grade, &x.RecordedAt)
+		return x, err
+	})
+	if err != nil {
+		return Page[ExamResult]{}, err
+	}
+	return trimPage(items, limit, "exam-results", "", func(x ExamResult) []string { return []string{x.StudentID, x.Subject} }), nil
+}
+
+// GetReportCard returns a student's report card for a published exam
+// cycle or a term. Not found when there are no published results.
+func GetReportCard(ctx context.Context, db Querier, schoolID, studentID string, sel ReportCardSelector) (ReportCard, error) {
+	if err := requireSchool(schoolID); err != nil {
+		return ReportCard{}, err
+	}
+	if (sel.ExamID == "") == (strings.TrimSpace(sel.Term) == "") {
+		return ReportCard{}, domain.Invalid("examId", "give an exam cycle or a term, exactly one")
+	}
+	var q sqlQuery
+	q.where("x.school_id = " + q.arg(schoolID))
+	q.where("x.published")
+	if sel.ExamID != "" {
+		q.where("x.exam_id = " + q.arg(sel.ExamID))
+	} else {
+		q.where("x.term = " + q.arg(strings.TrimSpace(sel.Term)))
+	}
+	student := q.arg(studentID)
+	q.where(`EXISTS (SELECT 1 FROM rm_exams.exam_results r WHERE r.school_id = x.school_id AND r.exam_id = x.exam_id
+AND r.student_id = ` + student + `)`)
+	rows, err := db.Query(ctx, `SELECT x.exam_id, x.name, x.term, x.published_at FROM rm_exams.exams x`+q.whereSQL()+
+		` ORDER BY x.start_date, x.exam_id`, q.args...)
+	if err != nil {
+		return ReportCard{}, err
+	}
+	card := ReportCard{StudentID: studentID, ExamID: sel.ExamID, Term: strings.TrimSpace(sel.Term)}
+	var examIDs []string
+	card.Exams, err = collect(rows, func(r pgx.Rows) (ReportCardExam, error) {
+		var x ReportCardExam
+		err := r.Scan(&x.ExamID, &x.Name, &card.Term, &x.PublishedAt)
+		examIDs = append(examIDs, x.ExamID)
+		return x, err
+	})
+	if err != nil {
+		return ReportCard{}, err
+	}
+	if len(card.Exams) == 0 {
+		return ReportCard{}, notFound("no published results of student %s for this report card", studentID)
+	}
+	if err := db.QueryRow(ctx, `SELECT coalesce((SELECT name FROM rm_exams.students WHERE school_id = $1 AND student_id = $2), '')`,
+		schoolID, studentID).Scan(&card.StudentName); err != nil {
+		return ReportCard{}, err
+	}
+	rows, err = db.Query(ctx, `SELECT subject, round(avg(grade), 2)::float8, count(*) FROM rm_exams.exam_results
+WHERE school_id = $1 AND student_id = $2 AND exam_id = ANY ($3) GROUP BY subject ORDER BY subject`, schoolID, studentID, examIDs)
+	if err != nil {
+		return ReportCard{}, err
+	}
+	card.Subjects, err = collect(rows, func(r pgx.Rows) (ReportCardSubject, error) {
+		var s ReportCardSubject
+		err := r.Scan(&s.Subject, &s.Grade, &s.Results)
+		s.Passed = s.Grade >= float64(domain.PassMark)
+		return s, err
+	})
+	if err != nil {
+		return ReportCard{}, err
+	}
+	var sum float64
+	for _, s := range card.Subjects {
+		sum += s.Grade
+	}
+	if n := len(card.Subjects); n > 0 {
+		card.Average = roundTo(sum/float64(n), 2)
+	}
+	return card, nil
+}
+
+// roundTo rounds x to n decimals.
+func roundTo(x float64, n int) float64 {
+	p := math.Pow10(n)
+	return math.Round(x*p) / p
+}

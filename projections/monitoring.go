@@ -1,0 +1,56 @@
+package projections
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/edusmarthub/edusmarthub/domain"
+	"github.com/edusmarthub/edusmarthub/eventstore"
+)
+
+// monitoringProjection counts events per school, channel and minute (of
+// the store's recording time) over every channel, for the system
+// monitoring view. Counting is commutative, so any interleaving gives the
+// same counts; the runner applies each event once.
+//
+// The rest of the monitoring figures are not events and are read when
+// queried (GetSystemStatus): the relay's position from the checkpoints
+// table, each projection's from its applied table, the store's head and
+// the dead-letter count from functions the caller passes in.
+type monitoringProjection struct{}
+
+const monitoringName = "monitoring"
+
+// UnknownChannel is the channel an event type the registry does not know
+// is counted under.
+const UnknownChannel = "unknown"
+
+func (monitoringProjection) Name() string { return monitoringName }
+
+func (monitoringProjection) Channels() []domain.Channel { return domain.Channels() }
+
+func (monitoringProjection) Schema() string {
+	return `
+CREATE TABLE IF NOT EXISTS event_counts (
+    school_id text NOT NULL,
+    channel   text NOT NULL,
+    minute    timestamptz NOT NULL,
+    events    bigint NOT NULL,
+    PRIMARY KEY (school_id, minute, channel)
+);
+CREATE INDEX IF NOT EXISTS event_counts_minute_idx ON event_counts (minute);
+`
+}
+
+func (monitoringProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
+	channel := UnknownChannel
+	if ch, ok := domain.ChannelOf(e.Type); ok {
+		channel = string(ch)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO event_counts (school_id, channel, minute, events) VALUES ($1, $2, $3, 1)
+ON CONFLICT (school_id, minute, channel) DO UPDATE SET events = event_counts.events + 1`,
+		e.Metadata.SchoolID, channel, e.RecordedAt.UTC().Truncate(time.Minute))
+	return err
+}

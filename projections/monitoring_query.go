@@ -1,0 +1,231 @@
+package projections
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/edusmarthub/edusmarthub/domain"
+)
+
+// EventRate is the number of events of a channel recorded in a minute.
+type EventRate struct {
+	Minute  time.Time `json:"minute"`
+	Channel string    `json:"channel"`
+	Events  int64     `json:"events"`
+}
+
+// EventRateFilter bounds an event-rate query to [From, To) (at most
+// MaxEventRateWindow) and optionally one channel. A zero From is the
+// DefaultEventRateWindow up to the latest minute with events; a zero To is
+// the end of that minute.
+type EventRateFilter struct {
+	Channel  string
+	From, To time.Time
+}
+
+// Event-rate windows.
+const (
+	DefaultEventRateWindow = time.Hour
+	MaxEventRateWindow     = 24 * time.Hour
+)
+
+// EventRates returns a school's events per channel per minute, oldest
+// first; minutes without events are absent.
+func EventRates(ctx context.Context, db Querier, schoolID string, f EventRateFilter) ([]EventRate, error) {
+	if err := requireSchool(schoolID); err != nil {
+		return nil, err
+	}
+	return eventRates(ctx, db, &schoolID, f)
+}
+
+// SystemEventRates is EventRates summed over every school: for platform
+// admins only (the HTTP layer's check).
+func SystemEventRates(ctx context.Context, db Querier, f EventRateFilter) ([]EventRate, error) {
+	return eventRates(ctx, db, nil, f)
+}
+
+func eventRates(ctx context.Context, db Querier, schoolID *string, f EventRateFilter) ([]EventRate, error) {
+	if f.Channel != "" && f.Channel != UnknownChannel && !isChannel(f.Channel) {
+		return nil, domain.Invalid("channel", "%q is not a channel (%s)", f.Channel, channelList())
+	}
+	from, to := f.From.UTC(), f.To.UTC()
+	if from.IsZero() || to.IsZero() {
+		var latest *time.Time
+		if err := db.QueryRow(ctx, `SELECT max(minute) FROM rm_monitoring.event_counts WHERE ($1::text IS NULL OR school_id = $1)`,
+			schoolID).Scan(&latest); err != nil {
+			return nil, err
+		}
+		if latest == nil {
+			return []EventRate{}, nil
+		}
+		if to.IsZero() {
+			to = latest.UTC().Add(time.Minute)
+		}
+		if from.IsZero() {
+			from = to.Add(-DefaultEventRateWindow)
+		}
+	}
+	switch {
+	case !from.Before(to):
+		return nil, domain.Invalid("from", "must be before to")
+	case to.Sub(from) > MaxEventRateWindow:
+		return nil, domain.Invalid("from", "the window is longer than %s", MaxEventRateWindow)
+	}
+	var q sqlQuery
+	if schoolID != nil {
+		q.where("school_id = " + q.arg(*schoolID))
+	}
+	q.where("minute >= " + q.arg(from))
+	q.where("minute < " + q.arg(to))
+	if f.Channel != "" {
+		q.where("channel = " + q.arg(f.Channel))
+	}
+	rows, err := db.Query(ctx, `SELECT minute, channel, sum(events)::bigint FROM rm_monitoring.event_counts`+q.whereSQL()+
+		` GROUP BY minute, channel ORDER BY minute, channel`, q.args...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := collect(rows, func(r pgx.Rows) (EventRate, error) {
+		var x EventRate
+		err := r.Scan(&x.Minute, &x.Channel, &x.Events)
+		return x, err
+	})
+	if out == nil && err == nil {
+		out = []EventRate{}
+	}
+	return out, err
+}
+
+func isChannel(s string) bool {
+	for _, c := range domain.Channels() {
+		if string(c) == s {
+			return true
+		}
+	}
+	return false
+}
+
+// SystemSources are the monitoring figures that do not live in the read
+// models' database, supplied by the caller.
+type SystemSources struct {
+	// Head returns the event store's head position (eventstore.Store.Head).
+	Head func(ctx context.Context) (uint64, error)
+	// DeadLetters counts the dead letters waiting on the dead-letter topic,
+	// e.g. those of transport/kafka's ListDeadLetters not yet re-driven
+	// (that reads the whole topic: callers may cache it). Nil: unknown.
+	DeadLetters func(ctx context.Context) (int, error)
+}
+
+// SystemStatus is the state of the event pipeline.
+type SystemStatus struct {
+	StoreHead   uint64          `json:"storeHead"`
+	Readers     []ReaderLag     `json:"readers"`     // the relay and other log readers with a checkpoint
+	Projections []ProjectionLag `json:"projections"` // every read model of All
+	DeadLetters *int            `json:"deadLetters,omitempty"`
+}
+
+// ReaderLag is a checkpointed reader of the store's log (the Kafka relay):
+// its position and how many log positions it is behind the head.
+type ReaderLag struct {
+	Name      string    `json:"name"`
+	Position  uint64    `json:"position"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	Lag       uint64    `json:"lag"`
+}
+
+// ProjectionLag is a read model's progress: the streams it has applied,
+// the highest log position among them and when it last applied one.
+//
+// Lag is the head minus that position: an upper bound, since projections
+// are fed per stream from Kafka (no global order) and skip the channels
+// they do not consume. Exists is false while the read model's schema has
+// not been created.
+type ProjectionLag struct {
+	Name      string     `json:"name"`
+	Exists    bool       `json:"exists"`
+	Streams   int64      `json:"streams"`
+	Position  uint64     `json:"position"`
+	AppliedAt *time.Time `json:"appliedAt,omitempty"`
+	Lag       uint64     `json:"lag"`
+}
+
+// GetSystemStatus reads the pipeline's positions and lags. It is a
+// system-wide view: for platform admins only (the HTTP layer's check).
+func GetSystemStatus(ctx context.Context, db Querier, src SystemSources) (SystemStatus, error) {
+	var st SystemStatus
+	if src.Head != nil {
+		h, err := src.Head(ctx)
+		if err != nil {
+			return SystemStatus{}, err
+		}
+		st.StoreHead = h
+	}
+	lag := func(p uint64) uint64 {
+		if st.StoreHead > p {
+			return st.StoreHead - p
+		}
+		return 0
+	}
+	var hasCheckpoints bool
+	if err := db.QueryRow(ctx, `SELECT to_regclass('public.checkpoints') IS NOT NULL`).Scan(&hasCheckpoints); err != nil {
+		return SystemStatus{}, err
+	}
+	st.Readers = []ReaderLag{}
+	if hasCheckpoints {
+		rows, err := db.Query(ctx, `SELECT name, position, updated_at FROM public.checkpoints ORDER BY name`)
+		if err != nil {
+			return SystemStatus{}, err
+		}
+		readers, err := collect(rows, func(r pgx.Rows) (ReaderLag, error) {
+			var x ReaderLag
+			var pos int64
+			err := r.Scan(&x.Name, &pos, &x.UpdatedAt)
+			x.Position = uint64(pos)
+			x.Lag = lag(x.Position)
+			return x, err
+		})
+		if err != nil {
+			return SystemStatus{}, err
+		}
+		if readers != nil {
+			st.Readers = readers
+		}
+	}
+	for _, p := range All() {
+		pl := ProjectionLag{Name: p.Name()}
+		table := pgx.Identifier{SchemaName(p.Name()), "applied"}.Sanitize()
+		if err := db.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&pl.Exists); err != nil {
+			return SystemStatus{}, err
+		}
+		if pl.Exists {
+			var pos int64
+			if err := db.QueryRow(ctx, `SELECT count(*), coalesce(max(position), 0), max(applied_at) FROM `+table).
+				Scan(&pl.Streams, &pos, &pl.AppliedAt); err != nil {
+				return SystemStatus{}, err
+			}
+			pl.Position = uint64(pos)
+		}
+		pl.Lag = lag(pl.Position)
+		st.Projections = append(st.Projections, pl)
+	}
+	if src.DeadLetters != nil {
+		n, err := src.DeadLetters(ctx)
+		if err != nil {
+			return SystemStatus{}, err
+		}
+		st.DeadLetters = &n
+	}
+	return st, nil
+}
+
+// channelList is the valid channel names, for error messages.
+func channelList() string {
+	names := make([]string, 0, len(domain.Channels()))
+	for _, c := range domain.Channels() {
+		names = append(names, string(c))
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,470 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/edusmarthub/edusmarthub/eventstore"
+)
+
+// Rebuilding: a projection's tables are built afresh from the event store
+// (not from Kafka) in a copy of its schema, rm_<name>__rebuild, while the
+// live schema keeps serving queries and taking live events. The global log
+// is read once, in batches, and every projection being rebuilt applies
+// each batch in one transaction of its own, with the same per-stream
+// bookkeeping as live applies (kept in memory meanwhile: nobody else
+// writes the copy). When the log is read to its end, each projection, in
+// one transaction: takes its apply lock exclusively (live applies pause),
+// catches the copy up with the log, renames rm_<name> to rm_<name>__old
+// and the copy to rm_<name>, and commits; the old schema is then dropped.
+// Live applies resume on the new tables: what they deliver that the copy
+// has is a duplicate by its stream version, and anything it lacks is a gap
+// filled from the store. Nothing is lost, nothing applied twice.
+
+// Progress is a running rebuild's state.
+type Progress struct {
+	Phase string // PhaseReplay, PhaseSwap or PhaseDone
+	// Events is how many events of the log every projection has applied
+	// (the slowest's count).
+	Events int64
+	// Estimate is the log's length estimated at the start (the store's
+	// head position: positions are dense but for failed appends), raised
+	// to Events when the log grew past it.
+	Estimate int64
+	Elapsed  time.Duration
+}
+
+// Phases of a rebuild.
+const (
+	PhaseReplay = "replay" // reading the log into the copies
+	PhaseSwap   = "swap"   // catching up and swapping the copies in
+	PhaseDone   = "done"
+)
+
+// RebuildOptions tune a rebuild.
+type RebuildOptions struct {
+	// Progress, when set, is called from one goroutine every
+	// ProgressEvery while the rebuild runs, and once at the end.
+	Progress      func(Progress)
+	ProgressEvery time.Duration // default 200ms
+}
+
+// RebuildStats describe a finished rebuild.
+type RebuildStats struct {
+	Projections []string
+	// Events is the number of log events read (each applied to every
+	// projection rebuilt, if of its channels).
+	Events int64
+	// Applied counts the events handed to projectors, over all
+	// projections; Statements the statements they wrote, Rows the rows
+	// those inserted, updated or deleted.
+	Applied    int64
+	Statements int64
+	Rows       int64
+	Took       time.Duration
+}
+
+// EventsPerSecond is the rebuild's throughput in log events.
+func (s RebuildStats) EventsPerSecond() float64 {
+	if s.Took <= 0 {
+		return 0
+	}
+	return float64(s.Events) / s.Took.Seconds()
+}
+
+// Rebuild rebuilds the named projections from the event store and swaps
+// the new tables in, while live applies go on (see the top of this file).
+// The log is read once for all of them. A projection that fails keeps its
+// old tables and does not stop the others; the error names each failure.
+// A rebuild of a projection that is being rebuilt elsewhere fails at once
+// with ErrRebuildRunning.
+func (r *Registry) Rebuild(ctx context.Context, names []string, opts RebuildOptions) (stats RebuildStats, err error) {
+	entries, err := r.entries(names)
+	if err != nil {
+		return stats, err
+	}
+	locks, err := r.lockBuilds(ctx, entries, false)
+	if err != nil {
+		return stats, err
+	}
+	defer func() { err = errors.Join(err, locks.release(ctx)) }()
+	return r.rebuildLocked(ctx, entries, opts)
+}
+
+// builder rebuilds one projection.
+type builder struct {
+	r       *Registry
+	e       *entry
+	streams map[string]*streamMark
+	touched []string
+	from    eventstore.Position // the last log event applied
+	events  atomic.Int64        // log events applied
+	applied int64               // events handed to the projector
+	stmts   int64               // statements it wrote
+	rows    int64               // rows those changed
+	err     error               // written by its worker only
+	failed  atomic.Bool         // err != nil, for the progress reporter
+}
+
+// streamMark is a stream's bookkeeping while rebuilding.
+type streamMark struct {
+	version  eventstore.Version
+	position eventstore.Position
+	row      bool // has a row in applied: the projection consumed one of its events
+	dirty    bool // to be written at the end of the batch
+}
+
+func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts RebuildOptions) (RebuildStats, error) {
+	start := time.Now()
+	stats := RebuildStats{}
+	head, err := r.cfg.Store.Head(ctx)
+	if err != nil {
+		return stats, fmt.Errorf("projections: rebuild: %w", err)
+	}
+	builders := make([]*builder, 0, len(entries))
+	for _, e := range entries {
+		stats.Projections = append(stats.Projections, e.name)
+		if err := r.prepareCopy(ctx, e); err != nil {
+			return stats, err
+		}
+		builders = append(builders, &builder{r: r, e: e, streams: map[string]*streamMark{}})
+	}
+
+	var (
+		read    atomic.Int64
+		phase   atomic.Value
+		wg      sync.WaitGroup
+		slots   = make(chan struct{}, buildSlots(r))
+		feeds   = make([]chan []eventstore.RecordedEvent, len(builders))
+		readErr error
+	)
+	phase.Store(PhaseReplay)
+	report := func(final bool) {
+		if opts.Progress == nil {
+			return
+		}
+		p := Progress{Phase: phase.Load().(string), Estimate: int64(head), Elapsed: time.Since(start)}
+		p.Events = read.Load()
+		for _, b := range builders {
+			if !b.failed.Load() {
+				p.Events = min(p.Events, b.events.Load())
+			}
+		}
+		p.Estimate = max(p.Estimate, p.Events)
+		if final {
+			p.Phase = PhaseDone
+		}
+		opts.Progress(p)
+	}
+	stopProgress := make(chan struct{})
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		every := opts.ProgressEvery
+		if every <= 0 {
+			every = 200 * time.Millisecond
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopProgress:
+				return
+			case <-t.C:
+				report(false)
+			}
+		}
+	}()
+
+	for i, b := range builders {
+		feeds[i] = make(chan []eventstore.RecordedEvent, 4)
+		wg.Go(func() {
+			for batch := range feeds[i] {
+				if b.err != nil {
+					continue // failed: drain, so the reader never waits for it
+				}
+				slots <- struct{}{}
+				b.err = b.applyLogBatch(ctx, batch)
+				<-slots
+				b.failed.Store(b.err != nil)
+			}
+			if b.err != nil || readErr != nil {
+				return
+			}
+			phase.Store(PhaseSwap)
+			slots <- struct{}{}
+			b.err = b.swap(ctx)
+			<-slots
+			b.failed.Store(b.err != nil)
+		})
+	}
+
+	// Read the log to its end: until a batch comes back short. Appends go
+	// on meanwhile; each swap catches up with what came after.
+	var from eventstore.Position
+	for {
+		batch, err := r.cfg.Store.ReadAll(ctx, from, r.cfg.RebuildBatch)
+		if err != nil {
+			readErr = fmt.Errorf("projections: rebuild: read the log after position %d: %w", from, err)
+			break
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, f := range feeds {
+			f <- batch
+		}
+		read.Add(int64(len(batch)))
+		from = batch[len(batch)-1].Position
+		if len(batch) < r.cfg.RebuildBatch {
+			break
+		}
+	}
+	for _, f := range feeds {
+		close(f)
+	}
+	wg.Wait()
+	close(stopProgress)
+	<-progressDone
+	report(true)
+
+	errs := []error{readErr}
+	for _, b := range builders {
+		stats.Applied += b.applied
+		stats.Statements += b.stmts
+		stats.Rows += b.rows
+		if b.err == nil && readErr != nil {
+			b.err = errors.New("not swapped in: the log could not be read")
+		}
+		if b.err != nil {
+			errs = append(errs, fmt.Errorf("projection %s: rebuild failed, the old tables stay: %w", b.e.name, b.err))
+			r.dropCopy(ctx, b.e)
+			continue
+		}
+		r.cfg.Logger.Info("projection rebuilt", "projection", b.e.name, "events", b.events.Load(),
+			"streams", len(b.streams), "took", time.Since(start).Round(time.Millisecond).String())
+	}
+	stats.Events = read.Load()
+	for _, b := range builders {
+		stats.Events = max(stats.Events, b.events.Load()) // the swaps' catch-ups
+	}
+	stats.Took = time.Since(start)
+	return stats, errors.Join(errs...)
+}
+
+// buildSlots bounds the projections applying at once. Each holds a
+// connection for its transaction, and a swap reads the store meanwhile:
+// half the pool, less the build-lock connection and the reader's.
+func buildSlots(r *Registry) int {
+	return max(1, (int(r.cfg.DB.Config().MaxConns)-2)/2)
+}
+
+// prepareCopy drops what a failed or interrupted rebuild left behind and
+// creates an empty copy of the projection's schema.
+func (r *Registry) prepareCopy(ctx context.Context, e *entry) error {
+	err := pgx.BeginFunc(ctx, r.cfg.DB, func(tx pgx.Tx) error {
+		for _, s := range []string{e.rebuild, e.old} {
+			if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+ident(s)+" CASCADE"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("projection %s: drop leftovers of an earlier rebuild: %w", e.name, err)
+	}
+	if err := r.createSchema(ctx, e, e.rebuild, false); err != nil {
+		return err
+	}
+	_, err = r.cfg.DB.Exec(ctx, `UPDATE `+ident(e.rebuild)+`.projection_info
+		SET rebuild_started_at = now(), rebuild_events = 0, rebuild_position = 0`)
+	if err != nil {
+		return fmt.Errorf("projection %s: %w", e.name, err)
+	}
+	return nil
+}
+
+// dropCopy removes a failed rebuild's copy; failing that, the next
+// rebuild does.
+func (r *Registry) dropCopy(ctx context.Context, e *entry) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if _, err := r.cfg.DB.Exec(ctx, "DROP SCHEMA IF EXISTS "+ident(e.rebuild)+" CASCADE"); err != nil {
+		r.cfg.Logger.Warn("could not drop a failed rebuild's schema; the next rebuild will", "schema", e.rebuild, "err", err)
+	}
+}
+
+// applyLogBatch applies a batch of the log to the copy in one transaction.
+func (b *builder) applyLogBatch(ctx context.Context, batch []eventstore.RecordedEvent) (err error) {
+	tx, err := b.r.cfg.DB.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if rerr := tx.Rollback(context.WithoutCancel(ctx)); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
+			err = errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+		}
+	}()
+	// Not pipelined: pgx prepares a batch's statements before running
+	// any, and unqualified names resolve with the search path of then.
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, searchPath(b.e.rebuild)); err != nil {
+		return err
+	}
+	ptx := newPipeTx(tx)
+	if err := b.apply(ctx, ptx, batch); err != nil {
+		return err
+	}
+	_ = ptx.queue(ctx, `UPDATE `+ident(b.e.rebuild)+`.projection_info SET rebuild_events = $1, rebuild_position = $2`,
+		b.events.Load()+int64(len(batch)), int64(batch[len(batch)-1].Position))
+	if err := ptx.flush(ctx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	b.events.Add(int64(len(batch)))
+	b.stmts += ptx.execs
+	b.rows += ptx.rows
+	return nil
+}
+
+// apply runs a batch of log events through the per-stream bookkeeping and
+// the projector, and queues the bookkeeping's writes.
+func (b *builder) apply(ctx context.Context, ptx *pipeTx, batch []eventstore.RecordedEvent) error {
+	b.touched = b.touched[:0]
+	for _, ev := range batch {
+		if err := b.applyEvent(ctx, ptx, ev); err != nil {
+			return err
+		}
+	}
+	b.from = batch[len(batch)-1].Position
+	if len(b.touched) == 0 {
+		return nil
+	}
+	ids := make([]string, len(b.touched))
+	versions := make([]int64, len(b.touched))
+	positions := make([]int64, len(b.touched))
+	for i, id := range b.touched {
+		m := b.streams[id]
+		ids[i], versions[i], positions[i] = id, int64(m.version), int64(m.position)
+		m.dirty = false
+	}
+	_ = ptx.queue(ctx, `INSERT INTO `+ident(b.e.rebuild)+`.applied (stream_id, version, position, applied_at)
+		SELECT s, v, p, now() FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(s, v, p)
+		ON CONFLICT (stream_id) DO UPDATE
+		SET version = excluded.version, position = excluded.position, applied_at = excluded.applied_at`,
+		ids, versions, positions)
+	return nil
+}
+
+func (b *builder) applyEvent(ctx context.Context, ptx *pipeTx, ev eventstore.RecordedEvent) error {
+	m := b.streams[ev.StreamID]
+	if m == nil {
+		m = &streamMark{}
+		b.streams[ev.StreamID] = m
+	}
+	if ev.Version <= m.version {
+		return nil
+	}
+	if ev.Version > m.version+1 {
+		// The log holds every version in order, so this only happens if
+		// the store broke that promise; fill from the stream as live does.
+		gap, err := b.r.cfg.Store.ReadStream(ctx, ev.StreamID, m.version, int(ev.Version-m.version-1))
+		if err != nil {
+			return fmt.Errorf("fill the gap before %s: %w", describe(ev), err)
+		}
+		if uint64(len(gap)) != ev.Version-m.version-1 {
+			return fmt.Errorf("fill the gap before %s: the store has %d of the %d versions missing", describe(ev), len(gap), ev.Version-m.version-1)
+		}
+		for _, g := range gap {
+			if err := b.applyEvent(ctx, ptx, g); err != nil {
+				return err
+			}
+		}
+	}
+	if b.e.consumes(ev.Type) {
+		if err := applyOne(ctx, ptx, b.e, ev); err != nil {
+			return err
+		}
+		b.applied++
+		m.row = true
+	}
+	m.version, m.position = ev.Version, ev.Position
+	if m.row && !m.dirty {
+		m.dirty = true
+		b.touched = append(b.touched, ev.StreamID)
+	}
+	return nil
+}
+
+// swap catches the copy up with the log and renames it into place, in one
+// transaction holding the projection's apply lock exclusively.
+func (b *builder) swap(ctx context.Context) (err error) {
+	e := b.e
+	tx, err := b.r.cfg.DB.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if rerr := tx.Rollback(context.WithoutCancel(ctx)); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
+			err = errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+		}
+	}()
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true), pg_advisory_xact_lock($2, hashtext($3))`,
+		searchPath(e.rebuild), lockApply, e.name); err != nil {
+		return err
+	}
+	ptx := newPipeTx(tx)
+	for {
+		batch, err := b.r.cfg.Store.ReadAll(ctx, b.from, b.r.cfg.RebuildBatch)
+		if err != nil {
+			return fmt.Errorf("catch up after position %d: %w", b.from, err)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		if err := b.apply(ctx, ptx, batch); err != nil {
+			return err
+		}
+		b.events.Add(int64(len(batch)))
+		if len(batch) < b.r.cfg.RebuildBatch {
+			break
+		}
+	}
+	_ = ptx.queue(ctx, `UPDATE `+ident(e.rebuild)+`.projection_info SET complete = true, built_at = now(),
+		schema_version = $1, rebuild_started_at = NULL, rebuild_events = NULL, rebuild_position = NULL`, e.version)
+	if err := ptx.flush(ctx); err != nil {
+		return err
+	}
+	b.stmts += ptx.execs
+	b.rows += ptx.rows
+	var liveExists bool
+	if err := tx.QueryRow(ctx, `SELECT to_regnamespace($1) IS NOT NULL`, ident(e.live)).Scan(&liveExists); err != nil {
+		return err
+	}
+	if liveExists {
+		if _, err := tx.Exec(ctx, "ALTER SCHEMA "+ident(e.live)+" RENAME TO "+ident(e.old)); err != nil {
+			return fmt.Errorf("swap: %w", err)
+		}
+	}
+	if _, err := tx.Exec(ctx, "ALTER SCHEMA "+ident(e.rebuild)+" RENAME TO "+ident(e.live)); err != nil {
+		return fmt.Errorf("swap: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit the swap: %w", err)
+	}
+	// Outside the swap: dropping waits for queries still reading the old
+	// tables, and live applies need not wait for them too.
+	if liveExists {
+		if _, err := b.r.cfg.DB.Exec(ctx, "DROP SCHEMA IF EXISTS "+ident(e.old)+" CASCADE"); err != nil {
+			b.r.cfg.Logger.Warn("could not drop the replaced schema; the next rebuild will", "schema", e.old, "err", err)
+		}
+	}
+	return nil
+}
