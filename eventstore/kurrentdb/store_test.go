@@ -177,7 +177,19 @@ func TestServerOutage(t *testing.T) {
 	if err := <-restarted; err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.ReadStream(ctx, "recover-1", 0, 0)
+	// gRPC reconnects with a backoff of its own, longer on a loaded
+	// machine: the store must carry on once the connection is back, so
+	// allow it a bounded while to come back.
+	var (
+		got []eventstore.RecordedEvent
+		err error
+	)
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		got, err = s.ReadStream(ctx, "recover-1", 0, 0)
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil || len(got) != 1 {
 		t.Fatalf("ReadStream after the server came back = %d events, %v", len(got), err)
 	}
