@@ -48,14 +48,9 @@ lint: fmt-check vet staticcheck ## gofmt check, go vet and staticcheck
 staticcheck: ## staticcheck (fetched from the Go module proxy on first use)
 	$(GO) run $(STATICCHECK) ./...
 
-# The append benchmark harness prints a table (ours vs plain pgx, 1/8/32
-# writers); until it lands, the Go benchmarks of the PostgreSQL store.
-bench: check-deps ## Append throughput/latency vs a plain-pgx baseline, HTTP command throughput, Kafka relay throughput/latency
-	@if [ -d cmd/storebench ]; then \
-		$(GO) run ./cmd/storebench; \
-	else \
-		$(GO) test -run='^$$' -bench=. -benchtime=2s ./eventstore/postgres/...; \
-	fi
+# Each harness prints a table with a baseline measured in the same run.
+bench: check-deps ## Append, HTTP command, KurrentDB adapter, Kafka relay and projection benchmarks
+	$(GO) run ./cmd/storebench
 	$(GO) run ./cmd/httpbench
 	$(GO) run ./cmd/kurrentbench
 	$(GO) run ./cmd/relaybench

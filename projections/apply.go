@@ -32,11 +32,18 @@ const maxGroup = 256
 // their own deadlines.
 const groupTimeout = time.Minute
 
+// maxDrains is how many transactions of one projection may run at once:
+// two, so events that arrive while one commits need not wait for it.
+// (Kafka hands over a partition's next message only once the last one is
+// acknowledged, so concurrent groups never hold consecutive versions of a
+// stream, bar redeliveries, which the per-stream versions sort out.)
+const maxDrains = 2
+
 // applyQueue is a projection's queue of live events.
 type applyQueue struct {
-	mu       sync.Mutex
-	pending  []*applyReq
-	draining bool
+	mu      sync.Mutex
+	pending []*applyReq
+	drains  int // goroutines applying the queue
 }
 
 type applyReq struct {
@@ -86,8 +93,8 @@ func (r *Registry) Apply(ctx context.Context, name string, ev eventstore.Recorde
 	q := &e.queue
 	q.mu.Lock()
 	q.pending = append(q.pending, req)
-	if !q.draining {
-		q.draining = true
+	if q.drains < maxDrains {
+		q.drains++
 		r.drains.Add(1)
 		go r.drain(e)
 	}
@@ -112,7 +119,7 @@ func (r *Registry) drain(e *entry) {
 		q.mu.Lock()
 		n := min(len(q.pending), maxGroup)
 		if n == 0 {
-			q.draining = false
+			q.drains--
 			q.mu.Unlock()
 			return
 		}
@@ -166,15 +173,18 @@ func (r *Registry) applyGroupTx(ctx context.Context, e *entry, group []*applyReq
 	streams = slices.Compact(streams)
 
 	// Begin, take the projection's lock (shared: a swap waits for it) and
-	// lock the streams' rows (creating missing ones), in one round trip.
+	// lock the streams' rows, creating missing ones, in one round trip.
+	// The insert waits for a concurrent insert of the same row to end;
+	// the select then sees and locks whatever is committed.
 	var b pgx.Batch
 	b.BeginTx(pgx.TxOptions{})
 	b.Queue(`SELECT set_config('search_path', $1, true), pg_advisory_xact_lock_shared($2, hashtext($3))`,
 		searchPath(e.live), lockApply, e.name)
-	b.Queue(`INSERT INTO `+ident(e.live)+`.applied AS a (stream_id, version, position, applied_at)
+	b.Queue(`INSERT INTO `+ident(e.live)+`.applied (stream_id, version, position, applied_at)
 		SELECT s, 0, 0, now() FROM unnest($1::text[]) AS u(s) ORDER BY s
-		ON CONFLICT (stream_id) DO UPDATE SET version = a.version
-		RETURNING a.stream_id, a.version`, streams)
+		ON CONFLICT (stream_id) DO NOTHING`, streams)
+	b.Queue(`SELECT stream_id, version FROM `+ident(e.live)+`.applied
+		WHERE stream_id = ANY($1) ORDER BY stream_id FOR UPDATE`, streams)
 	br := r.cfg.DB.SendBatch(ctx, &b)
 	tx := br.Tx()
 	defer func() {
@@ -185,9 +195,10 @@ func (r *Registry) applyGroupTx(ctx context.Context, e *entry, group []*applyReq
 		}
 	}()
 	applied := make(map[string]eventstore.Version, len(streams))
-	_, err = br.Exec()
-	if err == nil {
-		_, err = br.Exec()
+	for range 3 { // begin, lock, insert
+		if err == nil {
+			_, err = br.Exec()
+		}
 	}
 	if err == nil {
 		var rows pgx.Rows
@@ -227,7 +238,7 @@ func (r *Registry) applyGroupTx(ctx context.Context, e *entry, group []*applyReq
 		applied[ev.StreamID], positions[ev.StreamID] = ev.Version, ev.Position
 	}
 	if len(positions) == 0 {
-		return nil // all duplicates: the deferred rollback undoes the row locks' no-op writes
+		return nil // all duplicates: the deferred rollback ends the transaction
 	}
 	ids := make([]string, 0, len(positions))
 	versions := make([]int64, 0, len(positions))

@@ -313,7 +313,10 @@ func (b *builder) applyLogBatch(ctx context.Context, batch []eventstore.Recorded
 	}()
 	// Not pipelined: pgx prepares a batch's statements before running
 	// any, and unqualified names resolve with the search path of then.
-	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, searchPath(b.e.rebuild)); err != nil {
+	// Commits of the copy need not wait for the disk: a crash loses the
+	// copy anyway (the next rebuild starts afresh); the swap is durable.
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true), set_config('synchronous_commit', 'off', true)`,
+		searchPath(b.e.rebuild)); err != nil {
 		return err
 	}
 	ptx := newPipeTx(tx)

@@ -17,7 +17,7 @@ import (
 
 // The history the rebuild benchmark replays: schools with teachers,
 // classes and students, then school days of attendance registers (every
-// class, every period), grades, interventions and messages, in
+// class, morning and afternoon), grades, interventions and messages, in
 // chronological order, schools interleaved. The events are the domain's
 // own types with valid values, encoded as the command side encodes them,
 // and loaded with COPY: a million appends through the commands would take
@@ -27,7 +27,7 @@ const (
 	teachersPerSchool = 40
 	classesPerSchool  = 30
 	studentsPerClass  = 25
-	periodsPerDay     = 6
+	periodsPerDay     = 2   // morning and afternoon registration
 	gradesPerDay      = 0.5 // per student
 )
 
@@ -66,8 +66,8 @@ type generator struct {
 func generate(n int, seed uint64) ([]genEvent, int) {
 	g := &generator{rnd: rand.New(rand.NewPCG(seed, seed+1)), n: n, out: make([]genEvent, 0, n),
 		start: time.Date(2025, 9, 1, 7, 0, 0, 0, time.UTC)}
-	// A school year is about 180 days of ~560 events plus ~2,300 to set a
-	// school up: ~100,000 events per school.
+	// A school year is about 180 days of ~440 events plus ~2,300 to set a
+	// school up: ~80,000 events per school.
 	perSchool := 2300 + 180*(classesPerSchool*periodsPerDay+int(float64(classesPerSchool*studentsPerClass)*gradesPerDay)+7)
 	nSchools := max(1, (n+perSchool-1)/perSchool)
 	schools := make([]*genSchool, nSchools)
