@@ -132,7 +132,7 @@ func (r *AttendanceRegister) Record(in AttendanceInput, at time.Time) error {
 		return err
 	}
 	if r.Taken() {
-		return violation(KindConflict, "", ErrRegisterAlreadyTaken,
+		return ruleError(KindConflict, "", ErrRegisterAlreadyTaken,
 			"the register of class %s on %s, period %d is already taken; amend it instead", r.classID, r.date, r.period)
 	}
 	raise(r, AttendanceRecorded{
@@ -172,7 +172,7 @@ func (r *AttendanceRegister) Amend(in AttendanceAmendment, at time.Time) error {
 		return err
 	}
 	if !r.Taken() {
-		return violation(KindNotFound, "", ErrRegisterNotFound, "register %s has not been taken", r.id)
+		return ruleError(KindNotFound, "", ErrRegisterNotFound, "register %s has not been taken", r.id)
 	}
 	var changed []AttendanceEntry
 	for _, e := range entries {
@@ -214,7 +214,7 @@ func attendanceEntries(in []AttendanceEntryInput, allowed func(studentID string)
 		if err != nil {
 			return nil, err
 		}
-		note, err := optionalTextUpTo(fmt.Sprintf("entries[%d].note", i), e.Note, maxAttendanceNote)
+		note, err := optionalText(fmt.Sprintf("entries[%d].note", i), e.Note, maxAttendanceNote)
 		if err != nil {
 			return nil, err
 		}
@@ -223,7 +223,7 @@ func attendanceEntries(in []AttendanceEntryInput, allowed func(studentID string)
 		}
 		seen[e.StudentID] = true
 		if !allowed(e.StudentID) {
-			return nil, violation(KindInvalid, idField, ErrNotOnRoster, "student %s is not on the class roster", e.StudentID)
+			return nil, ruleError(KindInvalid, idField, ErrNotOnRoster, "student %s is not on the class roster", e.StudentID)
 		}
 		out = append(out, AttendanceEntry{StudentID: e.StudentID, Status: status, Note: note})
 	}

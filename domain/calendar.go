@@ -55,14 +55,14 @@ func (c *TeacherCalendar) Book(schoolID, meetingID string, date Date, period int
 	}
 	if c.schoolID != "" && c.schoolID != schoolID {
 		// Teacher IDs are per school; a mismatch is another school's teacher.
-		return violation(KindNotFound, "teacherId", ErrTeacherNotFound, "teacher %s not found", c.id)
+		return ruleError(KindNotFound, "teacherId", ErrTeacherNotFound, "teacher %s not found", c.id)
 	}
 	slot := MeetingSlot{Date: date, Period: period}
 	if holder, ok := c.HolderOf(date, period); ok {
 		if holder == meetingID {
 			return nil
 		}
-		return violation(KindConflict, "period", ErrSlotTaken,
+		return ruleError(KindConflict, "period", ErrSlotTaken,
 			"teacher %s has another meeting on %s in period %d", c.id, date, period)
 	}
 	if old, ok := c.bookings[meetingID]; ok {

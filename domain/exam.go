@@ -112,7 +112,7 @@ func (x *ExamCycle) Schedule(in ExamInput, at time.Time) error {
 		return err
 	}
 	if x.exists() {
-		return violation(KindConflict, "", ErrExamExists, "exam cycle %s is already scheduled", x.id)
+		return ruleError(KindConflict, "", ErrExamExists, "exam cycle %s is already scheduled", x.id)
 	}
 	raise(x, ExamScheduled{
 		ExamID:      x.id,
@@ -168,10 +168,10 @@ func (x *ExamCycle) RecordResults(results []ExamResultInput, eligible []string, 
 		}
 		seen[key] = true
 		if !allowed[r.StudentID] {
-			return violation(KindInvalid, idField, ErrNotOnRoster, "student %s does not sit this exam cycle", r.StudentID)
+			return ruleError(KindInvalid, idField, ErrNotOnRoster, "student %s does not sit this exam cycle", r.StudentID)
 		}
 		if x.exists() && !slices.Contains(x.subjects, subject) {
-			return violation(KindInvalid, subjectField, ErrNotExamSubject, "%s is not examined in this cycle", subject)
+			return ruleError(KindInvalid, subjectField, ErrNotExamSubject, "%s is not examined in this cycle", subject)
 		}
 		out = append(out, ExamResult{StudentID: r.StudentID, Subject: subject, Grade: grade})
 	}
@@ -182,7 +182,7 @@ func (x *ExamCycle) RecordResults(results []ExamResultInput, eligible []string, 
 		return err
 	}
 	if x.startDate.After(latestDateAt(at)) {
-		return violation(KindConflict, "", ErrExamNotStarted, "exam cycle %s starts on %s", x.id, x.startDate)
+		return ruleError(KindConflict, "", ErrExamNotStarted, "exam cycle %s starts on %s", x.id, x.startDate)
 	}
 	raise(x, ExamResultsRecorded{
 		ExamID:     x.id,
@@ -203,7 +203,7 @@ func (x *ExamCycle) Publish(by string, at time.Time) error {
 		return err
 	}
 	if len(x.results) == 0 {
-		return violation(KindConflict, "", ErrNoResults, "exam cycle %s has no results to publish", x.id)
+		return ruleError(KindConflict, "", ErrNoResults, "exam cycle %s has no results to publish", x.id)
 	}
 	students := map[string]bool{}
 	for k := range x.results {
@@ -227,9 +227,9 @@ func (x *ExamCycle) exists() bool { return x.schoolID != "" }
 func (x *ExamCycle) mustBeOpen() error {
 	switch {
 	case !x.exists():
-		return violation(KindNotFound, "", ErrExamNotFound, "exam cycle %s does not exist", x.id)
+		return ruleError(KindNotFound, "", ErrExamNotFound, "exam cycle %s does not exist", x.id)
 	case x.published:
-		return violation(KindConflict, "", ErrExamPublished, "the results of exam cycle %s are published", x.id)
+		return ruleError(KindConflict, "", ErrExamPublished, "the results of exam cycle %s are published", x.id)
 	}
 	return nil
 }

@@ -177,7 +177,7 @@ func (iv *Intervention) Open(in InterventionInput, at time.Time) error {
 		return err
 	}
 	if iv.exists() {
-		return violation(KindConflict, "", ErrInterventionExists, "intervention %s is already open", iv.id)
+		return ruleError(KindConflict, "", ErrInterventionExists, "intervention %s is already open", iv.id)
 	}
 	raise(iv, InterventionOpened{
 		InterventionID: iv.id,
@@ -248,7 +248,7 @@ func (iv *Intervention) Close(outcome, note, by string, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	note, err = optionalTextUpTo("note", note, maxInterventionNote)
+	note, err = optionalText("note", note, maxInterventionNote)
 	if err != nil {
 		return err
 	}
@@ -275,9 +275,9 @@ func (iv *Intervention) exists() bool { return iv.status != "" }
 func (iv *Intervention) mustBeOpen() error {
 	switch iv.status {
 	case "":
-		return violation(KindNotFound, "", ErrInterventionNotFound, "intervention %s does not exist", iv.id)
+		return ruleError(KindNotFound, "", ErrInterventionNotFound, "intervention %s does not exist", iv.id)
 	case InterventionStatusClosed:
-		return violation(KindConflict, "", ErrInterventionClosed, "intervention %s is closed (%s)", iv.id, iv.outcome)
+		return ruleError(KindConflict, "", ErrInterventionClosed, "intervention %s is closed (%s)", iv.id, iv.outcome)
 	}
 	return nil
 }

@@ -128,7 +128,7 @@ func (m *Meeting) Request(in MeetingRequest, at time.Time) error {
 		return err
 	}
 	if m.status != "" {
-		return violation(KindConflict, "", ErrMeetingExists, "meeting %s was already requested", m.id)
+		return ruleError(KindConflict, "", ErrMeetingExists, "meeting %s was already requested", m.id)
 	}
 	raise(m, MeetingRequested{
 		MeetingID:   m.id,
@@ -172,13 +172,13 @@ func (m *Meeting) Schedule(date Date, period int, availability TeacherAvailabili
 	weekly := Slot{Day: WeekdayOf(date), Period: period}
 	for _, busy := range availability.BusySlots {
 		if busy == weekly {
-			return violation(KindConflict, "period", ErrSlotTaken,
+			return ruleError(KindConflict, "period", ErrSlotTaken,
 				"teacher %s teaches on %s in period %d", m.teacherID, weekly.Day, period)
 		}
 	}
 	for _, b := range availability.BookedMeetings {
 		if b.MeetingID != m.id && b.Date.Equal(date) && b.Period == period {
-			return violation(KindConflict, "period", ErrSlotTaken,
+			return ruleError(KindConflict, "period", ErrSlotTaken,
 				"teacher %s has another meeting on %s in period %d", m.teacherID, date, period)
 		}
 	}
@@ -200,7 +200,7 @@ func (m *Meeting) Schedule(date Date, period int, availability TeacherAvailabili
 // Complete records that a scheduled meeting took place, with optional
 // notes. It cannot be completed before its date.
 func (m *Meeting) Complete(notes, by string, at time.Time) error {
-	notes, err := optionalTextUpTo("notes", notes, maxMeetingNotes)
+	notes, err := optionalText("notes", notes, maxMeetingNotes)
 	if err != nil {
 		return err
 	}
@@ -213,10 +213,10 @@ func (m *Meeting) Complete(notes, by string, at time.Time) error {
 	case MeetingStatusCompleted, MeetingStatusCancelled:
 		return m.closed()
 	case MeetingStatusRequested:
-		return violation(KindConflict, "", ErrMeetingNotScheduled, "meeting %s has not been scheduled", m.id)
+		return ruleError(KindConflict, "", ErrMeetingNotScheduled, "meeting %s has not been scheduled", m.id)
 	}
 	if m.slot.Date.After(latestDateAt(at)) {
-		return violation(KindConflict, "", ErrMeetingNotHeldYet, "meeting %s is scheduled for %s", m.id, m.slot)
+		return ruleError(KindConflict, "", ErrMeetingNotHeldYet, "meeting %s is scheduled for %s", m.id, m.slot)
 	}
 	raise(m, MeetingCompleted{
 		MeetingID:   m.id,
@@ -254,11 +254,11 @@ func (m *Meeting) Cancel(reason, by string, at time.Time) error {
 }
 
 func (m *Meeting) notFound() error {
-	return violation(KindNotFound, "", ErrMeetingNotFound, "meeting %s does not exist", m.id)
+	return ruleError(KindNotFound, "", ErrMeetingNotFound, "meeting %s does not exist", m.id)
 }
 
 func (m *Meeting) closed() error {
-	return violation(KindConflict, "", ErrMeetingClosed, "meeting %s is %s", m.id, m.status)
+	return ruleError(KindConflict, "", ErrMeetingClosed, "meeting %s is %s", m.id, m.status)
 }
 
 func (m *Meeting) apply(e Event) {

@@ -147,12 +147,12 @@ func (m *Message) Send(in MessageInput, at time.Time) error {
 			return err
 		}
 	}
-	relatedTo, err := optionalTextUpTo("relatedTo", in.RelatedTo, maxMessageRelatedTo)
+	relatedTo, err := optionalText("relatedTo", in.RelatedTo, maxMessageRelatedTo)
 	if err != nil {
 		return err
 	}
 	if m.schoolID != "" {
-		return violation(KindConflict, "", ErrMessageAlreadySent, "message %s was already sent", m.id)
+		return ruleError(KindConflict, "", ErrMessageAlreadySent, "message %s was already sent", m.id)
 	}
 	raise(m, MessageSent{
 		MessageID:  m.id,

@@ -126,10 +126,10 @@ func (p *Performance) Record(in AssessmentInput, at time.Time) error {
 		return err
 	}
 	if p.schoolID != "" && p.schoolID != in.SchoolID {
-		return violation(KindForbidden, "schoolId", ErrSchoolMismatch, "the record of student %s belongs to another school", p.id)
+		return ruleError(KindForbidden, "schoolId", ErrSchoolMismatch, "the record of student %s belongs to another school", p.id)
 	}
 	if _, dup := p.byID[in.AssessmentID]; dup {
-		return violation(KindConflict, "assessmentId", ErrAssessmentExists, "assessment %s is already recorded", in.AssessmentID)
+		return ruleError(KindConflict, "assessmentId", ErrAssessmentExists, "assessment %s is already recorded", in.AssessmentID)
 	}
 	raise(p, PerformanceRecorded{
 		StudentID:      p.id,
@@ -225,20 +225,6 @@ func (PerformanceRecorded) EventType() string { return "performance.recorded.v1"
 
 // Helpers shared by the academic aggregates (performance, attendance,
 // interventions, meetings, exams, messages).
-
-// violation is a rule violation that is an instance of a sentinel.
-func violation(kind Kind, field string, sentinel error, format string, args ...any) *Error {
-	return &Error{Kind: kind, Field: field, Message: fmt.Sprintf(format, args...), Err: sentinel}
-}
-
-// optionalTextUpTo trims an optional free-text field and checks its length.
-func optionalTextUpTo(field, s string, max int) (string, error) {
-	s = strings.TrimSpace(s)
-	if len(s) > max {
-		return "", Invalid(field, "is longer than %d characters", max)
-	}
-	return s, nil
-}
 
 // latestDateAt is the latest calendar date anywhere on earth at instant at
 // (UTC+14). The domain does not know a school's time zone, so a date counts
