@@ -102,7 +102,7 @@ func allowForMeeting(m Meta, mt *domain.Meeting, guardiansToo bool) error {
 	}
 	a := m.Actor
 	switch {
-	case a.Has(RolePlatformAdmin, RoleService, RoleSchoolAdmin),
+	case isStaff(a),
 		a.Has(RoleTeacher) && a.ID == mt.TeacherID(),
 		guardiansToo && a.Has(RoleGuardian) && a.ID == mt.GuardianID():
 		return nil
@@ -117,7 +117,7 @@ func allowForIntervention(m Meta, iv *domain.Intervention) error {
 		return err
 	}
 	a := m.Actor
-	if a.Has(RolePlatformAdmin, RoleService, RoleSchoolAdmin) || a.ID == iv.AssignedTo() {
+	if isStaff(a) || a.ID == iv.AssignedTo() {
 		return nil
 	}
 	return forbidden("intervention %s is assigned to another teacher", iv.ID())

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"slices"
 
 	"github.com/edusmarthub/edusmarthub/domain"
 )
@@ -56,13 +57,13 @@ func allowForStudent(ctx context.Context, repo *Repository, m Meta, s *domain.St
 		return err
 	}
 	a := m.Actor
-	if a.Has(RolePlatformAdmin, RoleService, RoleSchoolAdmin) {
+	if isStaff(a) {
 		return nil
 	}
-	if a.Has(RoleGuardian) && containsRole(roles, RoleGuardian) && s.HasGuardian(a.ID) {
+	if a.Has(RoleGuardian) && slices.Contains(roles, RoleGuardian) && s.HasGuardian(a.ID) {
 		return nil
 	}
-	if a.Has(RoleTeacher) && containsRole(roles, RoleTeacher) && s.ClassID() != "" {
+	if a.Has(RoleTeacher) && slices.Contains(roles, RoleTeacher) && s.ClassID() != "" {
 		c, err := loadClass(ctx, repo, m.SchoolID, s.ClassID())
 		if err != nil {
 			return err
@@ -85,17 +86,8 @@ func allowForClass(m Meta, c *domain.Class, teachersToo bool) error {
 		return err
 	}
 	a := m.Actor
-	if a.Has(RolePlatformAdmin, RoleService, RoleSchoolAdmin) || teachesClass(c, a.ID) {
+	if isStaff(a) || teachesClass(c, a.ID) {
 		return nil
 	}
 	return forbidden("actor %s does not teach class %s", a.ID, c.ID())
-}
-
-func containsRole(roles []Role, r Role) bool {
-	for _, x := range roles {
-		if x == r {
-			return true
-		}
-	}
-	return false
 }

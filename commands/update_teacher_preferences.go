@@ -25,7 +25,7 @@ func (h UpdateTeacherPreferencesHandler) Handle(ctx context.Context, m Meta, cmd
 		return Result{}, err
 	}
 	a := m.Actor
-	if !a.Has(RolePlatformAdmin, RoleService, RoleSchoolAdmin) && a.ID != cmd.TeacherID {
+	if !isStaff(a) && a.ID != cmd.TeacherID {
 		return Result{}, forbidden("a teacher may only change their own preferences")
 	}
 	if err := domain.RequireID("teacherId", cmd.TeacherID); err != nil {
