@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -19,41 +17,18 @@ import (
 	"github.com/edusmarthub/edusmarthub/eventstore/kurrentdb"
 	"github.com/edusmarthub/edusmarthub/eventstore/postgres"
 	"github.com/edusmarthub/edusmarthub/internal/kurrentfake"
-	"github.com/edusmarthub/edusmarthub/internal/pgcluster"
+	"github.com/edusmarthub/edusmarthub/internal/pgtest"
 	"github.com/edusmarthub/edusmarthub/migrations"
 )
 
-// testCluster starts a throwaway PostgreSQL cluster with the databases
-// named, migrated, and returns their connection strings.
-func testCluster(t *testing.T, dbs ...string) map[string]string {
+// testDatabases gives each name a fresh, migrated database of the test
+// harness's throwaway cluster.
+func testDatabases(t *testing.T, names ...string) map[string]string {
 	t.Helper()
-	port, err := pgcluster.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	c, err := pgcluster.Start(ctx, pgcluster.Options{
-		DataDir:   filepath.Join(t.TempDir(), "pg"),
-		Port:      port,
-		BinDir:    os.Getenv("EDUSMARTHUB_PG_BIN_DIR"),
-		Throwaway: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
 	out := map[string]string{}
-	for _, name := range dbs {
-		if err := c.CreateDatabase(ctx, name); err != nil {
-			t.Fatal(err)
-		}
-		url := c.ConnString(name)
-		pool := pgPool(t, url)
-		if err := migrations.Apply(ctx, pool); err != nil {
+	for _, name := range names {
+		url := pgtest.NewDatabase(t)
+		if err := migrations.Apply(context.Background(), pgPool(t, url)); err != nil {
 			t.Fatal(err)
 		}
 		out[name] = url
@@ -161,7 +136,7 @@ func TestEventstoreCopyRoundTrip(t *testing.T) {
 		t.Skip("starts a PostgreSQL cluster")
 	}
 	t.Parallel()
-	dbs := testCluster(t, "source", "back")
+	dbs := testDatabases(t, "source", "back")
 	kdb, err := kurrentfake.Start(kurrentfake.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +224,7 @@ func TestBinaryDoesNotLinkTheKurrentDBTestDouble(t *testing.T) {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "go", "list", "-deps", ".").Output()
 	if err != nil {
-		t.Skipf("go list: %v", err)
+		t.Fatalf("go list: %v", err)
 	}
 	if strings.Contains(string(out), "internal/kurrentfake") {
 		t.Fatal("cmd/edusmarthub depends on internal/kurrentfake")
