@@ -21,7 +21,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -38,8 +37,8 @@ import (
 	"github.com/edusmarthub/edusmarthub/eventstore"
 	"github.com/edusmarthub/edusmarthub/eventstore/kurrentdb"
 	"github.com/edusmarthub/edusmarthub/eventstore/postgres"
+	"github.com/edusmarthub/edusmarthub/internal/benchdb"
 	"github.com/edusmarthub/edusmarthub/internal/kurrentfake"
-	"github.com/edusmarthub/edusmarthub/internal/pgcluster"
 	"github.com/edusmarthub/edusmarthub/internal/storebench"
 	"github.com/edusmarthub/edusmarthub/migrations"
 )
@@ -319,46 +318,24 @@ func printTables(w io.Writer, rows []appendRow, reads []readRow) error {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
 
-// throwawayPostgres starts a cluster in a temporary directory with a
-// migrated database, and returns a pool on it and what to do afterwards.
+// throwawayPostgres opens a migrated database of a throwaway cluster
+// (internal/benchdb) with a pool of conns connections.
 func throwawayPostgres(ctx context.Context, conns int) (*pgxpool.Pool, func() error, error) {
-	dir, err := os.MkdirTemp("", "kurrentbench-*")
+	db, err := benchdb.Open(ctx, "", "kurrentbench", false)
 	if err != nil {
 		return nil, nil, err
 	}
-	port, err := pgcluster.FreePort()
+	pc, err := db.PoolConfig(conns)
 	if err != nil {
-		return nil, nil, errors.Join(err, os.RemoveAll(dir))
+		return nil, nil, errors.Join(err, db.Close())
 	}
-	c, err := pgcluster.Start(ctx, pgcluster.Options{
-		DataDir:   filepath.Join(dir, "data"),
-		Port:      port,
-		BinDir:    os.Getenv("EDUSMARTHUB_PG_BIN_DIR"),
-		Throwaway: true,
-	})
-	if err != nil {
-		return nil, nil, errors.Join(err, os.RemoveAll(dir))
-	}
-	cleanup := func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		return errors.Join(c.Stop(sctx), os.RemoveAll(dir))
-	}
-	if err := c.CreateDatabase(ctx, "kurrentbench"); err != nil {
-		return nil, nil, errors.Join(err, cleanup())
-	}
-	pc, err := pgxpool.ParseConfig(c.ConnString("kurrentbench"))
-	if err != nil {
-		return nil, nil, errors.Join(err, cleanup())
-	}
-	pc.MaxConns = int32(conns)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		return nil, nil, errors.Join(err, cleanup())
+		return nil, nil, errors.Join(err, db.Close())
 	}
 	if err := migrations.Apply(ctx, pool); err != nil {
 		pool.Close()
-		return nil, nil, errors.Join(err, cleanup())
+		return nil, nil, errors.Join(err, db.Close())
 	}
-	return pool, func() error { pool.Close(); return cleanup() }, nil
+	return pool, func() error { pool.Close(); return db.Close() }, nil
 }
