@@ -20,17 +20,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/edusmarthub/edusmarthub/internal/pgcluster"
+	"github.com/edusmarthub/edusmarthub/internal/benchdb"
 	"github.com/edusmarthub/edusmarthub/internal/relaybench"
 	"github.com/edusmarthub/edusmarthub/internal/storebench"
 	"github.com/edusmarthub/edusmarthub/migrations"
@@ -62,17 +60,16 @@ func run() (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	dbURL, dbName, where, cleanup, err := database(ctx, os.Getenv("DATABASE_URL"))
+	db, err := benchdb.Open(ctx, os.Getenv("DATABASE_URL"), "relaybench", false)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, cleanup()) }()
-	pcfg, err := pgxpool.ParseConfig(dbURL)
+	defer func() { err = errors.Join(err, db.Close()) }()
+	where := db.Where
+	pcfg, err := db.PoolConfig(40) // 32 writers of the store measurement, and the relays
 	if err != nil {
-		return fmt.Errorf("database URL: %w", err)
+		return err
 	}
-	pcfg.ConnConfig.Database = dbName
-	pcfg.MaxConns = 40 // 32 writers of the store measurement, and the relays
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return err
@@ -133,53 +130,4 @@ func run() (err error) {
 		*events, *streams, brokerDesc, *partitions, where, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	fmt.Println()
 	return relaybench.Print(os.Stdout, header, res, storeRate)
-}
-
-// database creates an empty database to measure in (see cmd/storebench).
-func database(ctx context.Context, serverURL string) (string, string, string, func() error, error) {
-	name := "relaybench_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
-	if serverURL != "" {
-		if err := pgcluster.CreateDatabase(ctx, serverURL, name); err != nil {
-			return "", "", "", nil, err
-		}
-		drop := func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			conn, err := pgx.Connect(ctx, serverURL)
-			if err != nil {
-				return fmt.Errorf("drop %s: %w", name, err)
-			}
-			defer conn.Close(ctx)
-			_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-			return err
-		}
-		return serverURL, name, "the server of DATABASE_URL", drop, nil
-	}
-	dir, err := os.MkdirTemp("", "relaybench-*")
-	if err != nil {
-		return "", "", "", nil, err
-	}
-	port, err := pgcluster.FreePort()
-	if err != nil {
-		return "", "", "", nil, err
-	}
-	c, err := pgcluster.Start(ctx, pgcluster.Options{
-		DataDir:   filepath.Join(dir, "data"),
-		Port:      port,
-		BinDir:    os.Getenv("EDUSMARTHUB_PG_BIN_DIR"),
-		Throwaway: true,
-	})
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return "", "", "", nil, err
-	}
-	cleanup := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		return errors.Join(c.Stop(ctx), os.RemoveAll(dir))
-	}
-	if err := c.CreateDatabase(ctx, name); err != nil {
-		return "", "", "", nil, errors.Join(err, cleanup())
-	}
-	return c.ConnString(name), name, "throwaway local cluster", cleanup, nil
 }
