@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -23,6 +24,7 @@ type ExamCycle struct {
 	endDate   Date
 	results   map[examResultKey]Grade
 	published bool
+	analyzed  bool
 }
 
 type examResultKey struct {
@@ -49,6 +51,10 @@ var (
 	ErrNotExamSubject = errors.New("subject is not part of the exam cycle")
 	// ErrExamNotStarted: results recorded before the cycle's start date.
 	ErrExamNotStarted = errors.New("exam cycle has not started")
+	// ErrExamNotPublished: analysing results that are not final yet.
+	ErrExamNotPublished = errors.New("exam results not published")
+	// ErrExamAnalyzed: analysing a cycle's results twice.
+	ErrExamAnalyzed = errors.New("exam results already analyzed")
 )
 
 const (
@@ -222,6 +228,116 @@ func (x *ExamCycle) Publish(by string, at time.Time) error {
 	return nil
 }
 
+// AnalyzeResults computes the statistics of the published results, once:
+// per subject of the cycle the number of students with a result, the
+// mean, median, lowest and highest grade and the share at or above
+// PassMark; per class of the cycle the same mean and pass rate over every
+// result of its students. rosters are the students of each class (the
+// command layer reads the classes); a student on none of them counts in
+// the subjects only. The figures depend on the results alone, not on
+// their order: means and medians are rounded to 2 decimals, rates (0..1)
+// to 4; a subject or class without results has zeros.
+func (x *ExamCycle) AnalyzeResults(rosters map[string][]string, by string, at time.Time) error {
+	if err := RequireID("analyzedBy", by); err != nil {
+		return err
+	}
+	switch {
+	case !x.exists():
+		return ruleError(KindNotFound, "", ErrExamNotFound, "exam cycle %s does not exist", x.id)
+	case !x.published:
+		return ruleError(KindConflict, "", ErrExamNotPublished, "the results of exam cycle %s are not published yet", x.id)
+	case x.analyzed:
+		return ruleError(KindConflict, "", ErrExamAnalyzed, "the results of exam cycle %s are already analyzed", x.id)
+	}
+	classOf := map[string]string{}
+	for _, c := range x.classIDs {
+		for _, s := range rosters[c] {
+			if _, dup := classOf[s]; !dup {
+				classOf[s] = c
+			}
+		}
+	}
+	bySubject := map[Subject][]float64{}
+	type classAcc struct {
+		grades   []float64
+		students map[string]bool
+	}
+	byClass := map[string]*classAcc{}
+	for _, r := range x.Results() { // sorted: the sums are the same every time
+		bySubject[r.Subject] = append(bySubject[r.Subject], float64(r.Grade))
+		c, ok := classOf[r.StudentID]
+		if !ok {
+			continue
+		}
+		acc := byClass[c]
+		if acc == nil {
+			acc = &classAcc{students: map[string]bool{}}
+			byClass[c] = acc
+		}
+		acc.grades = append(acc.grades, float64(r.Grade))
+		acc.students[r.StudentID] = true
+	}
+	subjects := make([]ExamSubjectStats, 0, len(x.subjects))
+	for _, sub := range x.subjects {
+		grades := bySubject[sub]
+		st := ExamSubjectStats{Subject: sub, Students: len(grades)}
+		if len(grades) > 0 {
+			slices.Sort(grades)
+			st.Mean, st.PassRate = meanAndPassRate(grades)
+			st.Min, st.Max = grades[0], grades[len(grades)-1]
+			st.Median = roundTo(median(grades), 2)
+		}
+		subjects = append(subjects, st)
+	}
+	classes := make([]ExamClassStats, 0, len(x.classIDs))
+	for _, c := range x.classIDs {
+		st := ExamClassStats{ClassID: c}
+		if acc := byClass[c]; acc != nil {
+			st.Students, st.Results = len(acc.students), len(acc.grades)
+			st.Mean, st.PassRate = meanAndPassRate(acc.grades)
+		}
+		classes = append(classes, st)
+	}
+	raise(x, ExamResultsAnalyzed{
+		ExamID:     x.id,
+		SchoolID:   x.schoolID,
+		PassMark:   PassMark,
+		Subjects:   subjects,
+		Classes:    classes,
+		AnalyzedBy: by,
+		At:         at.UTC(),
+	})
+	return nil
+}
+
+// meanAndPassRate of a non-empty list of grades, rounded.
+func meanAndPassRate(grades []float64) (mean, passRate float64) {
+	var sum float64
+	pass := 0
+	for _, g := range grades {
+		sum += g
+		if Grade(g) >= PassMark {
+			pass++
+		}
+	}
+	n := float64(len(grades))
+	return roundTo(sum/n, 2), roundTo(float64(pass)/n, 4)
+}
+
+// median of sorted, non-empty grades.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+func roundTo(f float64, decimals int) float64 {
+	p := math.Pow(10, float64(decimals))
+	return math.Round(f*p) / p
+}
+
 func (x *ExamCycle) exists() bool { return x.schoolID != "" }
 
 func (x *ExamCycle) mustBeOpen() error {
@@ -250,6 +366,8 @@ func (x *ExamCycle) apply(e Event) {
 		}
 	case ExamResultsPublished:
 		x.published = true
+	case ExamResultsAnalyzed:
+		x.analyzed = true
 	}
 }
 
@@ -259,6 +377,7 @@ func (x *ExamCycle) Term() string        { return x.term }
 func (x *ExamCycle) StartDate() Date     { return x.startDate }
 func (x *ExamCycle) EndDate() Date       { return x.endDate }
 func (x *ExamCycle) Published() bool     { return x.published }
+func (x *ExamCycle) Analyzed() bool      { return x.analyzed }
 func (x *ExamCycle) Subjects() []Subject { return slices.Clone(x.subjects) }
 func (x *ExamCycle) ClassIDs() []string  { return slices.Clone(x.classIDs) }
 
@@ -280,6 +399,7 @@ var (
 	ExamScheduledType        = register[ExamScheduled](ChannelPerformance)
 	ExamResultsRecordedType  = register[ExamResultsRecorded](ChannelPerformance)
 	ExamResultsPublishedType = register[ExamResultsPublished](ChannelPerformance)
+	ExamResultsAnalyzedType  = register[ExamResultsAnalyzed](ChannelPerformance)
 )
 
 // ExamScheduled: an exam cycle was set up.
@@ -325,3 +445,40 @@ type ExamResultsPublished struct {
 }
 
 func (ExamResultsPublished) EventType() string { return "exam.results_published.v1" }
+
+// ExamResultsAnalyzed: the statistics of a cycle's published results (see
+// ExamCycle.AnalyzeResults), for dashboards and analytics consumers.
+type ExamResultsAnalyzed struct {
+	ExamID     string             `json:"examId"`
+	SchoolID   string             `json:"schoolId"`
+	PassMark   Grade              `json:"passMark"`
+	Subjects   []ExamSubjectStats `json:"subjects"`
+	Classes    []ExamClassStats   `json:"classes"`
+	AnalyzedBy string             `json:"analyzedBy"`
+	At         time.Time          `json:"at"`
+}
+
+func (ExamResultsAnalyzed) EventType() string { return "exam.results_analyzed.v1" }
+
+// ExamSubjectStats are the figures of one subject of an exam cycle:
+// Students is the number of results (one per student); the grades are on
+// the 0–100 scale; PassRate is the share at or above the pass mark (0..1).
+type ExamSubjectStats struct {
+	Subject  Subject `json:"subject"`
+	Students int     `json:"students"`
+	Mean     float64 `json:"mean"`
+	Median   float64 `json:"median"`
+	Min      float64 `json:"min"`
+	Max      float64 `json:"max"`
+	PassRate float64 `json:"passRate"`
+}
+
+// ExamClassStats are the figures of one class of an exam cycle over every
+// result (all subjects) of its students.
+type ExamClassStats struct {
+	ClassID  string  `json:"classId"`
+	Students int     `json:"students"`
+	Results  int     `json:"results"`
+	Mean     float64 `json:"mean"`
+	PassRate float64 `json:"passRate"`
+}

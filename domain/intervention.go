@@ -23,6 +23,7 @@ type Intervention struct {
 	status      InterventionStatus
 	outcome     InterventionOutcome
 	followUps   []InterventionFollowUp
+	escalatedAt time.Time // zero unless escalated
 }
 
 // InterventionFollowUp is one recorded follow-up of an intervention.
@@ -109,6 +110,8 @@ var (
 	ErrInterventionExists   = errors.New("intervention already opened")
 	ErrInterventionNotFound = errors.New("intervention not found")
 	ErrInterventionClosed   = errors.New("intervention is closed")
+	// ErrInterventionEscalated: escalating an intervention a second time.
+	ErrInterventionEscalated = errors.New("intervention already escalated")
 )
 
 const (
@@ -270,6 +273,37 @@ func (iv *Intervention) Close(outcome, note, by string, at time.Time) error {
 	return nil
 }
 
+// Escalate hands an open intervention to the school's administrators (the
+// admin recipient OfficeRecipientID), with the reason, e.g. that its
+// follow-up is overdue. It stays open, assigned as before; an intervention
+// is escalated once.
+func (iv *Intervention) Escalate(reason, by string, at time.Time) error {
+	reason, err := RequireText("reason", reason, maxInterventionReason)
+	if err != nil {
+		return err
+	}
+	if err := RequireID("escalatedBy", by); err != nil {
+		return err
+	}
+	if err := iv.mustBeOpen(); err != nil {
+		return err
+	}
+	if iv.Escalated() {
+		return ruleError(KindConflict, "", ErrInterventionEscalated, "intervention %s was already escalated at %s",
+			iv.id, iv.escalatedAt.Format(time.RFC3339))
+	}
+	raise(iv, InterventionEscalated{
+		InterventionID: iv.id,
+		SchoolID:       iv.schoolID,
+		StudentID:      iv.studentID,
+		Reason:         reason,
+		EscalatedTo:    OfficeRecipientID,
+		EscalatedBy:    by,
+		At:             at.UTC(),
+	})
+	return nil
+}
+
 func (iv *Intervention) exists() bool { return iv.status != "" }
 
 func (iv *Intervention) mustBeOpen() error {
@@ -295,6 +329,8 @@ func (iv *Intervention) apply(e Event) {
 	case InterventionClosed:
 		iv.status, iv.outcome = InterventionStatusClosed, e.Outcome
 		iv.followUpDue = Date{}
+	case InterventionEscalated:
+		iv.escalatedAt = e.At
 	}
 }
 
@@ -313,6 +349,11 @@ func (iv *Intervention) Status() InterventionStatus { return iv.status }
 // (after a follow-up that set no next date, or once closed).
 func (iv *Intervention) FollowUpDue() Date { return iv.followUpDue }
 
+// Escalated reports whether the intervention was escalated; EscalatedAt
+// is when (zero if not).
+func (iv *Intervention) Escalated() bool        { return !iv.escalatedAt.IsZero() }
+func (iv *Intervention) EscalatedAt() time.Time { return iv.escalatedAt }
+
 // FollowUps returns a copy of the recorded follow-ups, oldest first.
 func (iv *Intervention) FollowUps() []InterventionFollowUp { return slices.Clone(iv.followUps) }
 
@@ -321,6 +362,7 @@ var (
 	InterventionOpenedType           = register[InterventionOpened](ChannelAIServices)
 	InterventionFollowUpRecordedType = register[InterventionFollowUpRecorded](ChannelAIServices)
 	InterventionClosedType           = register[InterventionClosed](ChannelAIServices)
+	InterventionEscalatedType        = register[InterventionEscalated](ChannelAIServices)
 )
 
 // InterventionOpened: an intervention was opened for a student.
@@ -365,3 +407,18 @@ type InterventionClosed struct {
 }
 
 func (InterventionClosed) EventType() string { return "intervention.closed.v1" }
+
+// InterventionEscalated: the intervention was handed to the school's
+// administrators (EscalatedTo is the admin recipient ID, OfficeRecipientID:
+// all of them). It stays open.
+type InterventionEscalated struct {
+	InterventionID string    `json:"interventionId"`
+	SchoolID       string    `json:"schoolId"`
+	StudentID      string    `json:"studentId"`
+	Reason         string    `json:"reason"`
+	EscalatedTo    string    `json:"escalatedTo"`
+	EscalatedBy    string    `json:"escalatedBy"`
+	At             time.Time `json:"at"`
+}
+
+func (InterventionEscalated) EventType() string { return "intervention.escalated.v1" }

@@ -9,7 +9,7 @@ import (
 
 // Meeting is a parent–teacher meeting about a student: requested, then
 // scheduled in a free slot of the teacher (and possibly rescheduled), then
-// completed or cancelled (stream meeting-<id>).
+// completed, cancelled or marked a no-show (stream meeting-<id>).
 type Meeting struct {
 	Root
 	schoolID    string
@@ -21,7 +21,7 @@ type Meeting struct {
 	status      MeetingStatus
 	slot        MeetingSlot
 	notes       string
-	reason      string // why it was cancelled
+	reason      string // why it was cancelled or marked a no-show
 }
 
 // MeetingStatus is where a meeting stands. Stored values: append-only,
@@ -33,17 +33,20 @@ const (
 	MeetingStatusScheduled MeetingStatus = "scheduled"
 	MeetingStatusCompleted MeetingStatus = "completed"
 	MeetingStatusCancelled MeetingStatus = "cancelled"
+	// MeetingStatusNoShow: the meeting's time came and it did not take
+	// place (someone did not come); nothing more happens to it.
+	MeetingStatusNoShow MeetingStatus = "no_show"
 )
 
 // MeetingStatusFromString parses a meeting status (for query filters).
 func MeetingStatusFromString(field, s string) (MeetingStatus, error) {
 	switch st := MeetingStatus(strings.ToLower(strings.TrimSpace(s))); st {
-	case MeetingStatusRequested, MeetingStatusScheduled, MeetingStatusCompleted, MeetingStatusCancelled:
+	case MeetingStatusRequested, MeetingStatusScheduled, MeetingStatusCompleted, MeetingStatusCancelled, MeetingStatusNoShow:
 		return st, nil
 	case "":
 		return "", Invalid(field, "is required")
 	}
-	return "", Invalid(field, "%q is not a meeting status (requested, scheduled, completed, cancelled)", s)
+	return "", Invalid(field, "%q is not a meeting status (requested, scheduled, completed, cancelled, no_show)", s)
 }
 
 func (s MeetingStatus) IsZero() bool   { return s == "" }
@@ -78,7 +81,7 @@ type TeacherAvailability struct {
 var (
 	ErrMeetingExists       = errors.New("meeting already requested")
 	ErrMeetingNotFound     = errors.New("meeting not found")
-	ErrMeetingClosed       = errors.New("meeting is completed or cancelled")
+	ErrMeetingClosed       = errors.New("meeting is over (completed, cancelled or a no-show)")
 	ErrMeetingNotScheduled = errors.New("meeting is not scheduled")
 	ErrMeetingNotHeldYet   = errors.New("meeting has not taken place yet")
 	// ErrSlotTaken: the teacher teaches or meets someone else in the slot.
@@ -163,7 +166,7 @@ func (m *Meeting) Schedule(date Date, period int, availability TeacherAvailabili
 	switch m.status {
 	case "":
 		return m.notFound()
-	case MeetingStatusCompleted, MeetingStatusCancelled:
+	case MeetingStatusCompleted, MeetingStatusCancelled, MeetingStatusNoShow:
 		return m.closed()
 	}
 	if m.status == MeetingStatusScheduled && m.slot.Date.Equal(date) && m.slot.Period == period {
@@ -210,7 +213,7 @@ func (m *Meeting) Complete(notes, by string, at time.Time) error {
 	switch m.status {
 	case "":
 		return m.notFound()
-	case MeetingStatusCompleted, MeetingStatusCancelled:
+	case MeetingStatusCompleted, MeetingStatusCancelled, MeetingStatusNoShow:
 		return m.closed()
 	case MeetingStatusRequested:
 		return ruleError(KindConflict, "", ErrMeetingNotScheduled, "meeting %s has not been scheduled", m.id)
@@ -240,7 +243,7 @@ func (m *Meeting) Cancel(reason, by string, at time.Time) error {
 	switch m.status {
 	case "":
 		return m.notFound()
-	case MeetingStatusCompleted, MeetingStatusCancelled:
+	case MeetingStatusCompleted, MeetingStatusCancelled, MeetingStatusNoShow:
 		return m.closed()
 	}
 	raise(m, MeetingCancelled{
@@ -249,6 +252,39 @@ func (m *Meeting) Cancel(reason, by string, at time.Time) error {
 		Reason:      reason,
 		CancelledBy: by,
 		At:          at.UTC(),
+	})
+	return nil
+}
+
+// MarkNoShow records that a scheduled meeting did not take place: its
+// date has come (today or earlier) and no outcome was recorded. The slot
+// stays booked in the teacher's calendar, as for a completed meeting: its
+// time was set aside.
+func (m *Meeting) MarkNoShow(reason, by string, at time.Time) error {
+	reason, err := RequireText("reason", reason, maxMeetingReason)
+	if err != nil {
+		return err
+	}
+	if err := RequireID("recordedBy", by); err != nil {
+		return err
+	}
+	switch m.status {
+	case "":
+		return m.notFound()
+	case MeetingStatusCompleted, MeetingStatusCancelled, MeetingStatusNoShow:
+		return m.closed()
+	case MeetingStatusRequested:
+		return ruleError(KindConflict, "", ErrMeetingNotScheduled, "meeting %s has not been scheduled", m.id)
+	}
+	if m.slot.Date.After(latestDateAt(at)) {
+		return ruleError(KindConflict, "", ErrMeetingNotHeldYet, "meeting %s is scheduled for %s", m.id, m.slot)
+	}
+	raise(m, MeetingNoShow{
+		MeetingID:  m.id,
+		SchoolID:   m.schoolID,
+		Reason:     reason,
+		RecordedBy: by,
+		At:         at.UTC(),
 	})
 	return nil
 }
@@ -276,24 +312,29 @@ func (m *Meeting) apply(e Event) {
 	case MeetingCancelled:
 		m.reason = e.Reason
 		m.status = MeetingStatusCancelled
+	case MeetingNoShow:
+		m.reason = e.Reason
+		m.status = MeetingStatusNoShow
 	}
 }
 
-// Status is requested, scheduled, completed or cancelled; zero before
-// Request.
+// Status is requested, scheduled, completed, cancelled or no_show; zero
+// before Request.
 func (m *Meeting) Status() MeetingStatus { return m.status }
 
 // Slot is the date and period the meeting is (or was last) scheduled in;
 // zero while only requested.
 func (m *Meeting) Slot() MeetingSlot { return m.slot }
 
-func (m *Meeting) SchoolID() string     { return m.schoolID }
-func (m *Meeting) StudentID() string    { return m.studentID }
-func (m *Meeting) TeacherID() string    { return m.teacherID }
-func (m *Meeting) GuardianID() string   { return m.guardianID }
-func (m *Meeting) RequestedBy() string  { return m.requestedBy }
-func (m *Meeting) Topic() string        { return m.topic }
-func (m *Meeting) Notes() string        { return m.notes }
+func (m *Meeting) SchoolID() string    { return m.schoolID }
+func (m *Meeting) StudentID() string   { return m.studentID }
+func (m *Meeting) TeacherID() string   { return m.teacherID }
+func (m *Meeting) GuardianID() string  { return m.guardianID }
+func (m *Meeting) RequestedBy() string { return m.requestedBy }
+func (m *Meeting) Topic() string       { return m.topic }
+func (m *Meeting) Notes() string       { return m.notes }
+
+// CancelReason is why the meeting was cancelled or marked a no-show.
 func (m *Meeting) CancelReason() string { return m.reason }
 
 // Events of the meeting.
@@ -302,6 +343,7 @@ var (
 	MeetingScheduledType = register[MeetingScheduled](ChannelCommunication)
 	MeetingCompletedType = register[MeetingCompleted](ChannelCommunication)
 	MeetingCancelledType = register[MeetingCancelled](ChannelCommunication)
+	MeetingNoShowType    = register[MeetingNoShow](ChannelCommunication)
 )
 
 // MeetingRequested: a guardian–teacher meeting about a student was asked for.
@@ -356,3 +398,15 @@ type MeetingCancelled struct {
 }
 
 func (MeetingCancelled) EventType() string { return "meeting.cancelled.v1" }
+
+// MeetingNoShow: the scheduled meeting did not take place; Reason says
+// what is known (e.g. no outcome recorded two hours after its start).
+type MeetingNoShow struct {
+	MeetingID  string    `json:"meetingId"`
+	SchoolID   string    `json:"schoolId"`
+	Reason     string    `json:"reason"`
+	RecordedBy string    `json:"recordedBy"`
+	At         time.Time `json:"at"`
+}
+
+func (MeetingNoShow) EventType() string { return "meeting.no_show.v1" }

@@ -33,6 +33,12 @@ const (
 	RecipientAdmin    RecipientKind = "admin"
 )
 
+// OfficeRecipientID is the admin recipient that is the school's office:
+// a message to (admin, OfficeRecipientID) is to every administrator of the
+// school, each of whom finds it in their inbox. It names no person, so no
+// teacher or guardian recipient may have it.
+const OfficeRecipientID = "office"
+
 // RecipientKindFromString parses a recipient kind.
 func RecipientKindFromString(field, s string) (RecipientKind, error) {
 	switch k := RecipientKind(strings.ToLower(strings.TrimSpace(s))); k {
@@ -183,6 +189,9 @@ func messageRecipients(in []RecipientInput) ([]Recipient, error) {
 		}
 		if err := RequireID(fmt.Sprintf("recipients[%d].id", i), r.ID); err != nil {
 			return nil, err
+		}
+		if r.ID == OfficeRecipientID && kind != RecipientAdmin {
+			return nil, Invalid(fmt.Sprintf("recipients[%d].id", i), "%q is the school office, an admin recipient, not a %s", OfficeRecipientID, kind)
 		}
 		rec := Recipient{Kind: kind, ID: r.ID}
 		if slices.Contains(out, rec) {

@@ -54,6 +54,9 @@ func (s *School) Register(name, timezone string, at time.Time) error {
 	if err := RequireID("id", s.id); err != nil {
 		return err
 	}
+	if s.id == PlatformSchoolID {
+		return Invalid("id", "%q is reserved for platform-wide events", PlatformSchoolID)
+	}
 	name, err := RequireText("name", name, maxNameLen)
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ type Teacher struct {
 	preferences TeacherPreferences
 	created     bool
 	active      bool
+	onboarded   bool
 }
 
 // Sentinels of the teacher aggregate, matched with errors.Is.
@@ -33,6 +34,8 @@ var (
 	ErrTeacherInactive  = errors.New("teacher is deactivated")
 	ErrUnknownTeacher   = errors.New("unknown teacher")
 	ErrSubjectNotTaught = errors.New("teacher does not teach the subject")
+	// ErrTeacherOnboarded: completing a teacher's onboarding twice.
+	ErrTeacherOnboarded = errors.New("teacher onboarding already completed")
 )
 
 // TeacherPreferences are the scheduling wishes a timetable honours.
@@ -139,15 +142,31 @@ type TeacherDeactivated struct {
 	At        time.Time `json:"at"`
 }
 
+// TeacherOnboarded: the teacher_onboarding workflow completed for a
+// teacher: the timetable version that gave them their lessons (0 when
+// none was published for them), how many lessons it assigned and how many
+// it could not fill, and the welcome message sent.
+type TeacherOnboarded struct {
+	TeacherID        string    `json:"teacherId"`
+	SchoolID         string    `json:"schoolId"`
+	TimetableVersion int       `json:"timetableVersion"`
+	LessonsAssigned  int       `json:"lessonsAssigned"`
+	LessonsUnfilled  int       `json:"lessonsUnfilled"`
+	WelcomeMessageID string    `json:"welcomeMessageId"`
+	At               time.Time `json:"at"`
+}
+
 var (
 	TeacherCreatedType            = register[TeacherCreated](ChannelTeacher)
 	TeacherPreferencesUpdatedType = register[TeacherPreferencesUpdated](ChannelTeacher)
 	TeacherDeactivatedType        = register[TeacherDeactivated](ChannelTeacher)
+	TeacherOnboardedType          = register[TeacherOnboarded](ChannelTeacher)
 )
 
 func (TeacherCreated) EventType() string            { return "teacher.created.v1" }
 func (TeacherPreferencesUpdated) EventType() string { return "teacher.preferences_updated.v1" }
 func (TeacherDeactivated) EventType() string        { return "teacher.deactivated.v1" }
+func (TeacherOnboarded) EventType() string          { return "teacher.onboarded.v1" }
 
 // NewTeacher returns the blank teacher with the given ID, for loading its
 // stream. It validates nothing: Create does, when the teacher is created.
@@ -220,6 +239,42 @@ func (t *Teacher) Deactivate(reason string, at time.Time) error {
 	return nil
 }
 
+// OnboardingInput is the outcome of a teacher's onboarding.
+type OnboardingInput struct {
+	TimetableVersion int // the version that assigned the lessons; 0 when none was published
+	LessonsAssigned  int
+	LessonsUnfilled  int
+	WelcomeMessageID string
+}
+
+// CompleteOnboarding records that an active teacher's onboarding is done,
+// once. Lessons assigned need the timetable version they are in.
+func (t *Teacher) CompleteOnboarding(in OnboardingInput, at time.Time) error {
+	switch {
+	case in.TimetableVersion < 0:
+		return Invalid("timetableVersion", "must not be negative, got %d", in.TimetableVersion)
+	case in.LessonsAssigned < 0:
+		return Invalid("lessonsAssigned", "must not be negative, got %d", in.LessonsAssigned)
+	case in.LessonsUnfilled < 0:
+		return Invalid("lessonsUnfilled", "must not be negative, got %d", in.LessonsUnfilled)
+	case in.LessonsAssigned > 0 && in.TimetableVersion == 0:
+		return Invalid("timetableVersion", "is required: %d lessons were assigned in some timetable version", in.LessonsAssigned)
+	}
+	if err := RequireID("welcomeMessageId", in.WelcomeMessageID); err != nil {
+		return err
+	}
+	if err := t.requireActive(); err != nil {
+		return err
+	}
+	if t.onboarded {
+		return ruleError(KindConflict, "", ErrTeacherOnboarded, "the onboarding of teacher %s is already completed", t.id)
+	}
+	raise(t, TeacherOnboarded{TeacherID: t.id, SchoolID: t.schoolID, TimetableVersion: in.TimetableVersion,
+		LessonsAssigned: in.LessonsAssigned, LessonsUnfilled: in.LessonsUnfilled, WelcomeMessageID: in.WelcomeMessageID,
+		At: at.UTC()})
+	return nil
+}
+
 func (t *Teacher) requireActive() error {
 	if !t.created {
 		return ruleError(KindNotFound, "", ErrTeacherNotFound, "teacher %s not found", t.id)
@@ -241,6 +296,8 @@ func (t *Teacher) apply(e Event) {
 		t.preferences = e.Preferences.clone()
 	case TeacherDeactivated:
 		t.active = false
+	case TeacherOnboarded:
+		t.onboarded = true
 	}
 }
 
@@ -258,6 +315,7 @@ func (t *Teacher) RequireInSchool(schoolID string) error {
 // Exists reports whether the teacher has been created.
 func (t *Teacher) Exists() bool     { return t.created }
 func (t *Teacher) Active() bool     { return t.active }
+func (t *Teacher) Onboarded() bool  { return t.onboarded }
 func (t *Teacher) SchoolID() string { return t.schoolID }
 func (t *Teacher) Name() string     { return t.name }
 func (t *Teacher) Email() Email     { return t.email }

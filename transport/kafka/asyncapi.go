@@ -165,19 +165,25 @@ func topicBinding(cfg Config, topic string) map[string]any {
 // carries (CloudEvents Kafka binding, binary mode, plus our extensions).
 func cloudEventsHeaders() map[string]any {
 	str := func(desc string) map[string]any { return map[string]any{"type": "string", "description": desc} }
+	// Platform-wide events (maintenance windows) belong to no school: their
+	// tenant is the reserved school domain.PlatformSchoolID.
+	sourceDesc := SourcePrefix + "<school ID>: the tenant the event belongs to; " + SourcePrefix + domain.PlatformSchoolID +
+		" for platform-wide events (maintenance.*), which belong to no school."
+	schoolDesc := `Extension: the school (tenant) ID; the reserved school "` + domain.PlatformSchoolID +
+		`" (never a school's ID) for platform-wide events (maintenance.*, on the system topic).`
 	return map[string]any{
 		"type": "object",
 		"properties": map[string]any{
 			HeaderSpecVersion:   map[string]any{"const": SpecVersion, "description": "CloudEvents spec version."},
 			HeaderID:            map[string]any{"type": "string", "format": "uuid", "description": "The event ID: unique, stable across re-deliveries; deduplicate by it."},
-			HeaderSource:        map[string]any{"type": "string", "format": "uri-reference", "description": SourcePrefix + "<school ID>: the tenant the event belongs to."},
+			HeaderSource:        map[string]any{"type": "string", "format": "uri-reference", "description": sourceDesc},
 			HeaderType:          map[string]any{"type": "string", "pattern": "^" + strings.ReplaceAll(TypePrefix, ".", `\.`), "description": "The versioned event type with the product prefix, e.g. edusmarthub.teacher.created.v1."},
 			HeaderTime:          map[string]any{"type": "string", "format": "date-time", "description": "When the event was recorded: RFC 3339, nanoseconds, UTC."},
 			HeaderSubject:       str("The stream ID, e.g. teacher-<uuid>."),
 			HeaderDataSchema:    map[string]any{"type": "string", "format": "uri", "description": "The JSON Schema of the value: " + SchemaBaseURL + "<event type>.json."},
 			HeaderPartitionKey:  str("The partition key: the stream ID (also the Kafka key)."),
 			HeaderContentType:   map[string]any{"const": ContentType},
-			HeaderSchoolID:      str("Extension: the school (tenant) ID."),
+			HeaderSchoolID:      str(schoolDesc),
 			HeaderStreamVersion: map[string]any{"type": "string", "pattern": "^[1-9][0-9]*$", "description": "Extension: the event's version in its stream (1 is the first)."},
 			HeaderPosition:      map[string]any{"type": "string", "pattern": "^[1-9][0-9]*$", "description": "Extension: the event's position in the store's global log (unique; not ordered across streams)."},
 			HeaderCorrelationID: str("Extension, optional: the correlation ID of the request or workflow."),

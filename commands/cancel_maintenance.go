@@ -1,0 +1,33 @@
+package commands
+
+import (
+	"context"
+
+	"github.com/edusmarthub/edusmarthub/domain"
+)
+
+// CancelMaintenance calls off a maintenance window before it ends (a
+// started one stops at once), with the reason. Only platform admins may.
+type CancelMaintenance struct {
+	MaintenanceID string
+	Reason        string
+}
+
+// CancelMaintenanceHandler handles CancelMaintenance.
+type CancelMaintenanceHandler struct{ repo *Repository }
+
+func NewCancelMaintenanceHandler(repo *Repository) CancelMaintenanceHandler {
+	return CancelMaintenanceHandler{repo: repo}
+}
+
+func (h CancelMaintenanceHandler) Handle(ctx context.Context, m Meta, cmd CancelMaintenance) (Result, error) {
+	if err := allowPlatform(m, false); err != nil {
+		return Result{}, err
+	}
+	if err := domain.RequireID("maintenanceId", cmd.MaintenanceID); err != nil {
+		return Result{}, err
+	}
+	m.SchoolID = domain.PlatformSchoolID
+	return Update(ctx, h.repo, m, func() *domain.Maintenance { return domain.NewMaintenance(cmd.MaintenanceID) },
+		func(mt *domain.Maintenance) error { return mt.Cancel(cmd.Reason, m.Actor.ID, h.repo.Now()) })
+}

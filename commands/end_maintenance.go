@@ -1,0 +1,33 @@
+package commands
+
+import (
+	"context"
+
+	"github.com/edusmarthub/edusmarthub/domain"
+)
+
+// EndMaintenance closes a started maintenance window, at its end time or
+// earlier. The system_maintenance workflow does it when the window's time
+// is up; services (with no school in their token) and platform admins may.
+type EndMaintenance struct {
+	MaintenanceID string
+}
+
+// EndMaintenanceHandler handles EndMaintenance.
+type EndMaintenanceHandler struct{ repo *Repository }
+
+func NewEndMaintenanceHandler(repo *Repository) EndMaintenanceHandler {
+	return EndMaintenanceHandler{repo: repo}
+}
+
+func (h EndMaintenanceHandler) Handle(ctx context.Context, m Meta, cmd EndMaintenance) (Result, error) {
+	if err := allowPlatform(m, true); err != nil {
+		return Result{}, err
+	}
+	if err := domain.RequireID("maintenanceId", cmd.MaintenanceID); err != nil {
+		return Result{}, err
+	}
+	m.SchoolID = domain.PlatformSchoolID
+	return Update(ctx, h.repo, m, func() *domain.Maintenance { return domain.NewMaintenance(cmd.MaintenanceID) },
+		func(mt *domain.Maintenance) error { return mt.End(h.repo.Now()) })
+}
