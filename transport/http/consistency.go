@@ -76,14 +76,17 @@ func (s *Server) awaitWrites(c *gin.Context, from readSpec) bool {
 	if len(tokens) == 0 {
 		return true
 	}
-	ctx, cancel := context.WithTimeout(c, s.cfg.ReadYourWritesTimeout)
+	// The request's context, not gin's: gin reuses its Context for the
+	// next request, and the timer's goroutine may still touch the parent
+	// after the handler returned.
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.ReadYourWritesTimeout)
 	defer cancel()
 	err = s.waitTokens(ctx, c.GetString(ctxSchoolID), from, tokens)
 	switch {
 	case err == nil:
 		return true
 	case errors.Is(err, projections.ErrNotYet), errors.Is(err, errForeignToken),
-		errors.Is(err, context.DeadlineExceeded) && c.Err() == nil:
+		errors.Is(err, context.DeadlineExceeded) && c.Request.Context().Err() == nil:
 		if errors.Is(err, errForeignToken) {
 			<-ctx.Done() // the same wait as a version not applied yet
 		}
