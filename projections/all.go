@@ -37,6 +37,7 @@ func All() []Projection {
 		inboxProjection{},
 		dashboardProjection{},
 		monitoringProjection{},
+		maintenanceProjection{},
 	}
 }
 

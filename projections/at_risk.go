@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"slices"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,41 +13,29 @@ import (
 )
 
 // atRiskProjection is the at-risk board: each student's latest risk
-// assessment (level, score and the factors behind it) and their
-// interventions (streams intervention-<id>), with the student's name and
-// class from the student streams.
+// assessment (level, score and the factors behind it; risk.assessed.v1,
+// streams risk-<studentId>) and their interventions (streams
+// intervention-<id>: opened, followed up, escalated to the school office,
+// closed), with the student's name and class from the student streams.
 //
-// Risk assessments come from the student_performance saga (issue 5) as
-// RiskAssessedType events, which the domain does not register yet. Until
-// it does, the board shows students with open interventions, ranked by the
-// interventions' own risk level; once registered, the projection consumes
-// the event's channel too (Channels asks the registry) and decodes the
-// body itself, expecting this JSON (schoolId may be left to the metadata):
-//
-//	{"studentId": "…", "schoolId": "…", "level": "low|medium|high",
-//	 "score": 0.82,
-//	 "factors": [{"name": "mathematics_trend", "value": -6.5, "weight": 0.4,
-//	              "reason": "mathematics fell 6.5 points per assessment"}],
-//	 "at": "2026-11-06T10:00:00Z"}
-//
-// "Latest" is by at, then by event ID: the greater wins whatever order
-// assessments from different streams arrive in.
+// "Latest" is by the assessment's version in its risk stream: a student's
+// assessments are the events of one stream, risk-<studentId>, so the
+// version orders them exactly (times may tie), and the greater version
+// wins whatever order the runner is handed the events in (it applies a
+// stream's versions in order anyway).
 type atRiskProjection struct{}
 
 const atRiskName = "at_risk"
 
-// RiskAssessedType is the event type the at-risk board expects from the
-// risk analysis (see atRiskProjection for its body).
-const RiskAssessedType = "risk.assessed.v1"
-
 func (atRiskProjection) Name() string { return atRiskName }
 
+// SchemaVersion: 1 ordered assessments by stream version (was by time and
+// event ID) and added the interventions' escalation; a rebuild also applies
+// the intervention.escalated.v1 events consumed before it was handled.
+func (atRiskProjection) SchemaVersion() int { return 1 }
+
 func (atRiskProjection) Channels() []domain.Channel {
-	chs := []domain.Channel{domain.ChannelAIServices, domain.ChannelStudent}
-	if ch, ok := domain.ChannelOf(RiskAssessedType); ok && !slices.Contains(chs, ch) {
-		chs = append(chs, ch)
-	}
-	return chs
+	return []domain.Channel{domain.ChannelAIServices, domain.ChannelStudent}
 }
 
 func (atRiskProjection) Schema() string {
@@ -62,7 +48,7 @@ CREATE TABLE IF NOT EXISTS risk_assessments (
     score       double precision NOT NULL,
     factors     jsonb NOT NULL,
     assessed_at timestamptz NOT NULL,
-    event_id    text NOT NULL
+    version     bigint NOT NULL -- the assessment's version in the stream risk-<studentId>
 );
 CREATE INDEX IF NOT EXISTS risk_assessments_rank_idx ON risk_assessments (school_id, level_rank, score);
 
@@ -84,7 +70,11 @@ CREATE TABLE IF NOT EXISTS interventions (
     closed_by         text NOT NULL DEFAULT '',
     closed_at         timestamptz,
     follow_ups        int NOT NULL DEFAULT 0,
-    last_follow_up_at timestamptz
+    last_follow_up_at timestamptz,
+    escalated         boolean NOT NULL DEFAULT false, -- handed to the school office (it stays open)
+    escalated_at      timestamptz,
+    escalated_by      text NOT NULL DEFAULT '',
+    escalation_reason text NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS interventions_student_idx ON interventions (school_id, student_id, status);
 CREATE INDEX IF NOT EXISTS interventions_opened_idx ON interventions (school_id, opened_at, intervention_id);
@@ -113,16 +103,6 @@ CREATE INDEX IF NOT EXISTS students_class_idx ON students (school_id, class_id);
 `
 }
 
-// riskAssessed is the expected body of RiskAssessedType.
-type riskAssessed struct {
-	StudentID string       `json:"studentId"`
-	SchoolID  string       `json:"schoolId"`
-	Level     string       `json:"level"`
-	Score     float64      `json:"score"`
-	Factors   []RiskFactor `json:"factors"`
-	At        time.Time    `json:"at"`
-}
-
 func riskRank(level string) int {
 	switch domain.RiskLevel(level) {
 	case domain.RiskLow:
@@ -137,24 +117,30 @@ func riskRank(level string) int {
 
 func (atRiskProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
 	switch e.Type {
-	case RiskAssessedType:
-		var ev riskAssessed
-		if err := json.Unmarshal(e.Data, &ev); err != nil {
-			return fmt.Errorf("%s version %d: decode %s: %w", e.StreamID, e.Version, e.Type, err)
+	case domain.RiskAssessedType:
+		ev, err := decodeAs[domain.RiskAssessed](e)
+		if err != nil {
+			return err
 		}
-		level, err := domain.RiskLevelFromString("level", ev.Level)
+		level, err := domain.RiskLevelFromString("level", string(ev.Level))
 		switch {
 		case err != nil:
 			return fmt.Errorf("%s version %d: %s: %w", e.StreamID, e.Version, e.Type, err)
 		case ev.StudentID == "":
 			return fmt.Errorf("%s version %d: %s has no studentId", e.StreamID, e.Version, e.Type)
+		case e.StreamID != domain.NewRiskProfile(ev.StudentID).StreamID():
+			// The version orders a student's assessments only within
+			// their one stream.
+			return fmt.Errorf("%s version %d: %s of student %s is not in their stream %s",
+				e.StreamID, e.Version, e.Type, ev.StudentID, domain.NewRiskProfile(ev.StudentID).StreamID())
 		case math.IsNaN(ev.Score) || math.IsInf(ev.Score, 0):
 			return fmt.Errorf("%s version %d: %s has score %v", e.StreamID, e.Version, e.Type, ev.Score)
 		}
-		if ev.Factors == nil {
-			ev.Factors = []RiskFactor{}
+		factors := make([]RiskFactor, len(ev.Factors))
+		for i, f := range ev.Factors {
+			factors[i] = RiskFactor{Name: f.Name, Value: f.Value, Weight: f.Weight, Reason: f.Reason}
 		}
-		factors, err := json.Marshal(ev.Factors)
+		body, err := json.Marshal(factors)
 		if err != nil {
 			return err
 		}
@@ -163,13 +149,13 @@ func (atRiskProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Recor
 			at = e.RecordedAt
 		}
 		_, err = tx.Exec(ctx, `
-INSERT INTO risk_assessments (student_id, school_id, level, level_rank, score, factors, assessed_at, event_id)
+INSERT INTO risk_assessments (student_id, school_id, level, level_rank, score, factors, assessed_at, version)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (student_id) DO UPDATE SET school_id = excluded.school_id, level = excluded.level,
     level_rank = excluded.level_rank, score = excluded.score, factors = excluded.factors,
-    assessed_at = excluded.assessed_at, event_id = excluded.event_id
- WHERE (excluded.assessed_at, excluded.event_id) > (risk_assessments.assessed_at, risk_assessments.event_id)`,
-			ev.StudentID, tenantOf(e, ev.SchoolID), string(level), riskRank(string(level)), ev.Score, string(factors), at.UTC(), e.ID.String())
+    assessed_at = excluded.assessed_at, version = excluded.version
+ WHERE excluded.version > risk_assessments.version`,
+			ev.StudentID, tenantOf(e, ev.SchoolID), string(level), riskRank(string(level)), ev.Score, string(body), at.UTC(), int64(e.Version))
 		return err
 	case domain.InterventionOpenedType:
 		ev, err := decodeAs[domain.InterventionOpened](e)
@@ -206,6 +192,15 @@ ON CONFLICT (intervention_id, seq) DO NOTHING`,
 		_, err = tx.Exec(ctx, `UPDATE interventions SET follow_up_due = $2, last_follow_up_at = $3,
     follow_ups = (SELECT count(*) FROM intervention_follow_ups WHERE intervention_id = $1)
 WHERE intervention_id = $1`, ev.InterventionID, nullDate(ev.NextFollowUpDue), ev.At)
+		return err
+	case domain.InterventionEscalatedType:
+		ev, err := decodeAs[domain.InterventionEscalated](e)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE interventions SET escalated = true, escalated_at = $2, escalated_by = $3,
+    escalation_reason = $4
+WHERE intervention_id = $1`, ev.InterventionID, ev.At, ev.EscalatedBy, ev.Reason)
 		return err
 	case domain.InterventionClosedType:
 		ev, err := decodeAs[domain.InterventionClosed](e)

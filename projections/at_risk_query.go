@@ -38,6 +38,8 @@ type AtRiskStudent struct {
 }
 
 // InterventionSummary is an intervention as the board shows it.
+// Escalated says it was handed to the school office at EscalatedAt
+// (intervention.escalated.v1); it stays open.
 type InterventionSummary struct {
 	InterventionID string     `json:"interventionId"`
 	Reason         string     `json:"reason"`
@@ -47,25 +49,34 @@ type InterventionSummary struct {
 	OpenedAt       time.Time  `json:"openedAt"`
 	FollowUps      int        `json:"followUps"`
 	LastFollowUpAt *time.Time `json:"lastFollowUpAt,omitempty"`
+	Escalated      bool       `json:"escalated"`
+	EscalatedAt    *time.Time `json:"escalatedAt,omitempty"`
 }
 
-// Intervention is an intervention with its follow-ups.
+// Intervention is an intervention with its follow-ups. Escalated says it
+// was handed to the school office (the admin recipient "office"), by
+// EscalatedBy at EscalatedAt for EscalationReason; an escalated
+// intervention stays open, assigned as before.
 type Intervention struct {
-	InterventionID string               `json:"interventionId"`
-	StudentID      string               `json:"studentId"`
-	Reason         string               `json:"reason"`
-	Plan           []string             `json:"plan"`
-	AssignedTo     string               `json:"assignedTo"`
-	RiskLevel      string               `json:"riskLevel,omitempty"`
-	Status         string               `json:"status"` // open | closed
-	FollowUpDue    string               `json:"followUpDue,omitempty"`
-	Outcome        string               `json:"outcome,omitempty"`
-	ClosingNote    string               `json:"closingNote,omitempty"`
-	OpenedBy       string               `json:"openedBy"`
-	OpenedAt       time.Time            `json:"openedAt"`
-	ClosedBy       string               `json:"closedBy,omitempty"`
-	ClosedAt       *time.Time           `json:"closedAt,omitempty"`
-	FollowUps      []InterventionFollow `json:"followUps"`
+	InterventionID   string               `json:"interventionId"`
+	StudentID        string               `json:"studentId"`
+	Reason           string               `json:"reason"`
+	Plan             []string             `json:"plan"`
+	AssignedTo       string               `json:"assignedTo"`
+	RiskLevel        string               `json:"riskLevel,omitempty"`
+	Status           string               `json:"status"` // open | closed
+	FollowUpDue      string               `json:"followUpDue,omitempty"`
+	Outcome          string               `json:"outcome,omitempty"`
+	ClosingNote      string               `json:"closingNote,omitempty"`
+	OpenedBy         string               `json:"openedBy"`
+	OpenedAt         time.Time            `json:"openedAt"`
+	ClosedBy         string               `json:"closedBy,omitempty"`
+	ClosedAt         *time.Time           `json:"closedAt,omitempty"`
+	Escalated        bool                 `json:"escalated"`
+	EscalatedAt      *time.Time           `json:"escalatedAt,omitempty"`
+	EscalatedBy      string               `json:"escalatedBy,omitempty"`
+	EscalationReason string               `json:"escalationReason,omitempty"`
+	FollowUps        []InterventionFollow `json:"followUps"`
 }
 
 // InterventionFollow is a recorded follow-up.
@@ -177,7 +188,7 @@ SELECT b.student_id, b.lvl_rank, b.score_key, coalesce(s.name, ''), coalesce(s.c
 		return out, nil
 	}
 	ivRows, err := db.Query(ctx, `SELECT student_id, intervention_id, reason, assigned_to, risk_level, coalesce(follow_up_due::text, ''),
-    opened_at, follow_ups, last_follow_up_at
+    opened_at, follow_ups, last_follow_up_at, escalated, escalated_at
   FROM rm_at_risk.interventions WHERE school_id = $1 AND status = 'open' AND student_id = ANY ($2)
  ORDER BY student_id, opened_at, intervention_id`, schoolID, ids)
 	if err != nil {
@@ -188,7 +199,7 @@ SELECT b.student_id, b.lvl_rank, b.score_key, coalesce(s.name, ''), coalesce(s.c
 		var student string
 		var iv InterventionSummary
 		if err := ivRows.Scan(&student, &iv.InterventionID, &iv.Reason, &iv.AssignedTo, &iv.RiskLevel, &iv.FollowUpDue,
-			&iv.OpenedAt, &iv.FollowUps, &iv.LastFollowUpAt); err != nil {
+			&iv.OpenedAt, &iv.FollowUps, &iv.LastFollowUpAt, &iv.Escalated, &iv.EscalatedAt); err != nil {
 			return Page[AtRiskStudent]{}, err
 		}
 		i := at[student]
@@ -198,12 +209,14 @@ SELECT b.student_id, b.lvl_rank, b.score_key, coalesce(s.name, ''), coalesce(s.c
 }
 
 const interventionColumns = `intervention_id, student_id, reason, plan, assigned_to, risk_level, status,
-    coalesce(follow_up_due::text, ''), outcome, closing_note, opened_by, opened_at, closed_by, closed_at`
+    coalesce(follow_up_due::text, ''), outcome, closing_note, opened_by, opened_at, closed_by, closed_at,
+    escalated, escalated_at, escalated_by, escalation_reason`
 
 func scanIntervention(r pgx.Row) (Intervention, error) {
 	var iv Intervention
 	err := r.Scan(&iv.InterventionID, &iv.StudentID, &iv.Reason, &iv.Plan, &iv.AssignedTo, &iv.RiskLevel, &iv.Status,
-		&iv.FollowUpDue, &iv.Outcome, &iv.ClosingNote, &iv.OpenedBy, &iv.OpenedAt, &iv.ClosedBy, &iv.ClosedAt)
+		&iv.FollowUpDue, &iv.Outcome, &iv.ClosingNote, &iv.OpenedBy, &iv.OpenedAt, &iv.ClosedBy, &iv.ClosedAt,
+		&iv.Escalated, &iv.EscalatedAt, &iv.EscalatedBy, &iv.EscalationReason)
 	iv.FollowUps = []InterventionFollow{}
 	return iv, err
 }

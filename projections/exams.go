@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/jackc/pgx/v5"
 
@@ -11,7 +12,9 @@ import (
 
 // examsProjection keeps the exam cycles (streams exam-<id>): their
 // subjects, classes and dates, each student's result per subject (later
-// results replacing earlier ones) and whether the results are published.
+// results replacing earlier ones), whether the results are published and,
+// once analysed (exam.results_analyzed.v1), the statistics of the
+// published results per subject and per class, as the event computed them.
 // Report cards are read from the published results. Students' names come
 // from the student streams.
 type examsProjection struct{}
@@ -19,6 +22,11 @@ type examsProjection struct{}
 const examsName = "exams"
 
 func (examsProjection) Name() string { return examsName }
+
+// SchemaVersion: 1 added the analysis of the results; a rebuild also
+// applies the exam.results_analyzed.v1 events consumed before they were
+// handled.
+func (examsProjection) SchemaVersion() int { return 1 }
 
 func (examsProjection) Channels() []domain.Channel {
 	return []domain.Channel{domain.ChannelPerformance, domain.ChannelStudent}
@@ -41,7 +49,8 @@ CREATE TABLE IF NOT EXISTS exams (
     published_by  text NOT NULL DEFAULT '',
     published_at  timestamptz,
     result_count  int NOT NULL DEFAULT 0,
-    student_count int NOT NULL DEFAULT 0
+    student_count int NOT NULL DEFAULT 0,
+    analysis      jsonb -- ExamAnalysis; null until the results are analysed
 );
 CREATE INDEX IF NOT EXISTS exams_start_idx ON exams (school_id, start_date, exam_id);
 CREATE INDEX IF NOT EXISTS exams_term_idx ON exams (school_id, term);
@@ -110,6 +119,27 @@ ON CONFLICT (exam_id, student_id, subject) DO UPDATE SET grade = excluded.grade,
 		_, err = tx.Exec(ctx, `UPDATE exams SET published = true, published_by = $2, published_at = $3,
     result_count = $4, student_count = $5 WHERE exam_id = $1`,
 			ev.ExamID, ev.PublishedBy, ev.At, ev.ResultCount, ev.StudentCount)
+		return err
+	case domain.ExamResultsAnalyzedType:
+		ev, err := decodeAs[domain.ExamResultsAnalyzed](e)
+		if err != nil {
+			return err
+		}
+		a := ExamAnalysis{PassMark: float64(ev.PassMark), Subjects: make([]ExamSubjectStats, len(ev.Subjects)),
+			Classes: make([]ExamClassStats, len(ev.Classes)), AnalyzedBy: ev.AnalyzedBy, AnalyzedAt: ev.At.UTC()}
+		for i, x := range ev.Subjects {
+			a.Subjects[i] = ExamSubjectStats{Subject: string(x.Subject), Students: x.Students, Mean: x.Mean, Median: x.Median,
+				Min: x.Min, Max: x.Max, PassRate: x.PassRate}
+		}
+		for i, x := range ev.Classes {
+			a.Classes[i] = ExamClassStats{ClassID: x.ClassID, Students: x.Students, Results: x.Results, Mean: x.Mean,
+				PassRate: x.PassRate}
+		}
+		body, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE exams SET analysis = $2 WHERE exam_id = $1`, ev.ExamID, string(body))
 		return err
 	}
 	return applyStudentCopy(ctx, tx, e)

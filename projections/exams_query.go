@@ -26,6 +26,45 @@ type Exam struct {
 	PublishedAt  *time.Time `json:"publishedAt,omitempty"`
 	ResultCount  int        `json:"resultCount"` // recorded so far (as published, once published)
 	StudentCount int        `json:"studentCount"`
+	// Analysis is the statistics of the published results, once analysed
+	// (exam.results_analyzed.v1); nil before.
+	Analysis *ExamAnalysis `json:"analysis,omitempty"`
+}
+
+// ExamAnalysis is the statistics of an exam cycle's published results:
+// per subject of the cycle (in the cycle's order) and per class of the
+// cycle (in its order, the students by the classes' rosters when analysed).
+// Grades are on the 0–100 scale; means and medians are rounded to 2
+// decimals, pass rates (the share at or above PassMark, 0..1) to 4; a
+// subject or class without results has zeros.
+type ExamAnalysis struct {
+	PassMark   float64            `json:"passMark"`
+	Subjects   []ExamSubjectStats `json:"subjects"`
+	Classes    []ExamClassStats   `json:"classes"`
+	AnalyzedBy string             `json:"analyzedBy"`
+	AnalyzedAt time.Time          `json:"analyzedAt"`
+}
+
+// ExamSubjectStats are one subject's figures: Students is the number of
+// results (one per student).
+type ExamSubjectStats struct {
+	Subject  string  `json:"subject"`
+	Students int     `json:"students"`
+	Mean     float64 `json:"mean"`
+	Median   float64 `json:"median"`
+	Min      float64 `json:"min"`
+	Max      float64 `json:"max"`
+	PassRate float64 `json:"passRate"`
+}
+
+// ExamClassStats are one class's figures over every result (all
+// subjects) of its students.
+type ExamClassStats struct {
+	ClassID  string  `json:"classId"`
+	Students int     `json:"students"`
+	Results  int     `json:"results"`
+	Mean     float64 `json:"mean"`
+	PassRate float64 `json:"passRate"`
 }
 
 // ExamFilter selects exam cycles, latest start first.
@@ -98,12 +137,13 @@ const examColumns = `exam_id, name, term, subjects, class_ids, start_date::text,
     published_at, CASE WHEN published THEN result_count
          ELSE (SELECT count(*) FROM rm_exams.exam_results r WHERE r.school_id = x.school_id AND r.exam_id = x.exam_id) END,
     CASE WHEN published THEN student_count
-         ELSE (SELECT count(DISTINCT student_id) FROM rm_exams.exam_results r WHERE r.school_id = x.school_id AND r.exam_id = x.exam_id) END`
+         ELSE (SELECT count(DISTINCT student_id) FROM rm_exams.exam_results r WHERE r.school_id = x.school_id AND r.exam_id = x.exam_id) END,
+    analysis`
 
 func scanExam(r pgx.Row) (Exam, error) {
 	var x Exam
 	err := r.Scan(&x.ExamID, &x.Name, &x.Term, &x.Subjects, &x.ClassIDs, &x.StartDate, &x.EndDate, &x.ScheduledAt,
-		&x.Published, &x.PublishedAt, &x.ResultCount, &x.StudentCount)
+		&x.Published, &x.PublishedAt, &x.ResultCount, &x.StudentCount, &x.Analysis)
 	return x, err
 }
 

@@ -19,7 +19,7 @@ type Meeting struct {
 	GuardianID   string     `json:"guardianId"`
 	RequestedBy  string     `json:"requestedBy"`
 	Topic        string     `json:"topic"`
-	Status       string     `json:"status"`         // requested | scheduled | completed | cancelled
+	Status       string     `json:"status"`         // requested | scheduled | completed | cancelled | no_show
 	Date         string     `json:"date,omitempty"` // YYYY-MM-DD; empty while only requested
 	Period       int        `json:"period,omitempty"`
 	Reschedules  int        `json:"reschedules"`
@@ -29,6 +29,8 @@ type Meeting struct {
 	ScheduledAt  *time.Time `json:"scheduledAt,omitempty"`
 	CompletedAt  *time.Time `json:"completedAt,omitempty"`
 	CancelledAt  *time.Time `json:"cancelledAt,omitempty"`
+	NoShowReason string     `json:"noShowReason,omitempty"` // status no_show: why it did not take place
+	NoShowAt     *time.Time `json:"noShowAt,omitempty"`     // when it was marked a no-show
 }
 
 // MeetingFilter selects meetings: a teacher's or a guardian's calendar
@@ -47,13 +49,13 @@ type MeetingFilter struct {
 
 const meetingColumns = `meeting_id, student_id, teacher_id, guardian_id, requested_by, topic, status,
     coalesce(date::text, ''), coalesce(period, 0), reschedules, notes, cancel_reason, requested_at, scheduled_at,
-    completed_at, cancelled_at`
+    completed_at, cancelled_at, no_show_reason, no_show_at`
 
 func scanMeeting(r pgx.Row) (Meeting, error) {
 	var m Meeting
 	err := r.Scan(&m.MeetingID, &m.StudentID, &m.TeacherID, &m.GuardianID, &m.RequestedBy, &m.Topic, &m.Status,
 		&m.Date, &m.Period, &m.Reschedules, &m.Notes, &m.CancelReason, &m.RequestedAt, &m.ScheduledAt,
-		&m.CompletedAt, &m.CancelledAt)
+		&m.CompletedAt, &m.CancelledAt, &m.NoShowReason, &m.NoShowAt)
 	return m, err
 }
 

@@ -18,9 +18,9 @@ import (
 )
 
 // Most tests feed the read models through the runner (Registry.Apply).
-// Event types the domain does not register yet (risk.assessed.v1) never
-// reach a projection through it, so for those a test-only feeder stands in:
-// it creates each projection's schema under a prefix ("rm_" is the live one
+// Tests that apply hand-made events to one projection, in several arrival
+// orders each into a schema of its own, use a test-only feeder instead: it
+// creates each projection's schema under a prefix ("rm_" is the live one
 // the query functions read) and applies events one per transaction with
 // SET LOCAL search_path, skipping stream versions already applied, as the
 // runner does.

@@ -46,9 +46,10 @@ type school struct {
 	C1, C2             string
 	S1, S2, S3, S4, S5 string // S5 is withdrawn; S4 moved from C1 to C2
 	G1, G2, G3, G4, G5 string
-	Exam, MockExam     string
-	IV1, IV2           string // IV1 for S2 stays open (high); IV2 for S4 is closed
-	M1, M2, M3         string // M1 completed, M2 cancelled, M3 scheduled
+	Exam, MockExam     string // Exam is published and analysed; MockExam neither
+	IV1, IV2           string // IV1 for S2 stays open (high), escalated; IV2 for S4 is closed
+	M1, M2, M3, M4     string // M1 completed, M2 cancelled, M3 scheduled, M4 a no-show
+	Welcome            string // the welcome message of T2's onboarding
 	Msg1, Msg2         string
 	Admin              string
 }
@@ -64,16 +65,18 @@ func (w *world) ok(_ commands.Result, err error) {
 // buildSchool runs the scenario's week in a new school through the real
 // command handlers:
 //
-//   - teachers T1 (mathematics, physics), T2 (english), T3 (history,
-//     deactivated); classes 7A (C1: mathematics T1, english T2) and 7B (C2:
-//     mathematics T1, english assigned to T2 later);
+//   - teachers T1 (mathematics, physics), T2 (english, onboarded by the
+//     workflow after timetable version 2), T3 (history, deactivated);
+//     classes 7A (C1: mathematics T1, english T2) and 7B (C2: mathematics
+//     T1, english assigned to T2 later);
 //   - students S1, S2 in C1; S3 in C2; S4 first in C1, then moved to C2;
 //     S5 in C1, withdrawn on Monday after the register;
 //   - a register a day for each class (C1 period 1, C2 period 2), Friday's
 //     of C1 amended;
-//   - assessments, one recorded out of order; interventions; an exam cycle
-//     published and a mock one not; timetable versions 1 and 2; meetings;
-//     messages.
+//   - assessments, one recorded out of order; interventions, one escalated;
+//     an exam cycle published and analysed, and a mock one not; timetable
+//     versions 1 and 2; meetings, one a no-show; messages; a maintenance
+//     window, scheduled and cancelled.
 func (w *world) buildSchool(name string) school {
 	w.t.Helper()
 	ctx := context.Background()
@@ -81,6 +84,7 @@ func (w *world) buildSchool(name string) school {
 	sc := school{ID: uuid.NewString(), Admin: "admin-" + name}
 	admin := commands.Meta{SchoolID: sc.ID, Actor: commands.Actor{ID: sc.Admin, Roles: []commands.Role{commands.RoleSchoolAdmin}, SchoolID: sc.ID}}
 	platform := commands.Meta{Actor: commands.Actor{ID: "platform", Roles: []commands.Role{commands.RolePlatformAdmin}}}
+	service := commands.Meta{SchoolID: sc.ID, Actor: commands.Actor{ID: "saga:" + name, Roles: []commands.Role{commands.RoleService}}}
 	w.ok(commands.NewRegisterSchoolHandler(w.repo).Handle(ctx, platform,
 		commands.RegisterSchool{SchoolID: sc.ID, Name: name, Timezone: "Europe/London"}))
 
@@ -141,6 +145,10 @@ func (w *world) buildSchool(name string) school {
 	lessons = append(lessons, domain.TimetableEntryInput{ClassID: sc.C2, Subject: "english", TeacherID: sc.T2, Day: "wednesday", Period: 3})
 	w.ok(commands.NewPublishTimetableHandler(w.repo).Handle(ctx, admin,
 		commands.PublishTimetable{ChangeKind: "minor", Reason: "english for 7B", Entries: lessons}))
+	// The teacher_onboarding workflow completes T2's onboarding.
+	sc.Welcome = uuid.NewString()
+	w.ok(commands.NewCompleteTeacherOnboardingHandler(w.repo).Handle(ctx, service, commands.CompleteTeacherOnboarding{
+		TeacherID: sc.T2, TimetableVersion: 2, LessonsAssigned: 2, LessonsUnfilled: 1, WelcomeMessageID: sc.Welcome}))
 
 	// The week's registers: C1 in period 1, C2 in period 2.
 	type line = domain.AttendanceEntryInput
@@ -197,6 +205,8 @@ func (w *world) buildSchool(name string) school {
 		AssignedTo: sc.T1, FollowUpDue: date(7), RiskLevel: "medium"}))
 	w.ok(commands.NewCloseInterventionHandler(w.repo).Handle(ctx, admin, commands.CloseIntervention{
 		InterventionID: sc.IV2, Outcome: "resolved", Note: "back every day"}))
+	w.ok(commands.NewEscalateInterventionHandler(w.repo).Handle(ctx, service, commands.EscalateIntervention{
+		InterventionID: sc.IV1, Reason: "no progress after two sessions"}))
 
 	// Exams: the autumn cycle is published, the mock one is not.
 	sc.Exam, sc.MockExam = uuid.NewString(), uuid.NewString()
@@ -213,6 +223,7 @@ func (w *world) buildSchool(name string) school {
 	w.ok(commands.NewRecordExamResultsHandler(w.repo).Handle(ctx, admin, commands.RecordExamResults{
 		ExamID: sc.Exam, Results: []domain.ExamResultInput{{StudentID: sc.S2, Subject: "mathematics", Grade: 48}}}))
 	w.ok(commands.NewPublishExamResultsHandler(w.repo).Handle(ctx, admin, commands.PublishExamResults{ExamID: sc.Exam}))
+	w.ok(commands.NewAnalyzeExamResultsHandler(w.repo).Handle(ctx, service, commands.AnalyzeExamResults{ExamID: sc.Exam}))
 	w.ok(commands.NewRecordExamResultsHandler(w.repo).Handle(ctx, admin, commands.RecordExamResults{
 		ExamID: sc.MockExam, Results: []domain.ExamResultInput{{StudentID: sc.S1, Subject: "mathematics", Grade: 50}}}))
 
@@ -227,17 +238,22 @@ func (w *world) buildSchool(name string) school {
 	sc.M1 = meeting(sc.S1, sc.T1, sc.G1)
 	sc.M2 = meeting(sc.S2, sc.T1, sc.G2)
 	sc.M3 = meeting(sc.S3, sc.T2, sc.G3)
+	sc.M4 = meeting(sc.S4, sc.T2, sc.G4)
 	w.ok(commands.NewScheduleMeetingHandler(w.repo).Handle(ctx, admin,
 		commands.ScheduleMeeting{MeetingID: sc.M1, Date: date(2), Period: 6}))
 	w.ok(commands.NewScheduleMeetingHandler(w.repo).Handle(ctx, admin,
 		commands.ScheduleMeeting{MeetingID: sc.M1, Date: date(3), Period: 6}))
 	w.ok(commands.NewScheduleMeetingHandler(w.repo).Handle(ctx, admin,
 		commands.ScheduleMeeting{MeetingID: sc.M3, Date: date(7), Period: 3}))
+	w.ok(commands.NewScheduleMeetingHandler(w.repo).Handle(ctx, admin,
+		commands.ScheduleMeeting{MeetingID: sc.M4, Date: date(4), Period: 6}))
 	w.ok(commands.NewCancelMeetingHandler(w.repo).Handle(ctx, admin,
 		commands.CancelMeeting{MeetingID: sc.M2, Reason: "resolved by phone"}))
 	w.now = day(4, 15)
 	w.ok(commands.NewCompleteMeetingHandler(w.repo).Handle(ctx, admin,
 		commands.CompleteMeeting{MeetingID: sc.M1, Notes: "doing well"}))
+	w.ok(commands.NewMarkMeetingNoShowHandler(w.repo).Handle(ctx, admin,
+		commands.MarkMeetingNoShow{MeetingID: sc.M4, Reason: "nobody came"}))
 
 	// Messages.
 	sc.Msg1, sc.Msg2 = uuid.NewString(), uuid.NewString()
@@ -249,5 +265,13 @@ func (w *world) buildSchool(name string) school {
 	w.ok(commands.NewSendMessageHandler(w.repo).Handle(ctx, admin, commands.SendMessage{
 		MessageID: sc.Msg2, Subject: "Staff meeting", Body: "Monday 8am",
 		Recipients: []domain.RecipientInput{{Kind: "teacher", ID: sc.T1}, {Kind: "admin", ID: sc.Admin}}}))
+
+	// A platform-wide maintenance window, announced for next Saturday
+	// night and called off.
+	window := uuid.NewString()
+	w.ok(commands.NewScheduleMaintenanceHandler(w.repo).Handle(ctx, platform, commands.ScheduleMaintenance{
+		MaintenanceID: window, Title: "Database upgrade " + name, StartsAt: day(5, 22), EndsAt: day(6, 2), ReadOnly: true}))
+	w.ok(commands.NewCancelMaintenanceHandler(w.repo).Handle(ctx, platform,
+		commands.CancelMaintenance{MaintenanceID: window, Reason: "postponed"}))
 	return sc
 }

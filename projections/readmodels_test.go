@@ -87,6 +87,9 @@ func TestReadModels(t *testing.T) {
 			{ClassID: a.C1, ClassName: "7A", Subject: "english"}, {ClassID: a.C2, ClassName: "7B", Subject: "english"}})
 		t3 := must(projections.GetTeacher(ctx, db, a.ID, a.T3))(t)
 		eq(t, "T3 status", []string{t3.Status, t3.DeactivationReason}, []string{"deactivated", "retired"})
+		eq(t, "T2's onboarding", t2.Onboarding, &projections.TeacherOnboarding{CompletedAt: day(0, 7), TimetableVersion: 2,
+			LessonsAssigned: 2, LessonsUnfilled: 1, WelcomeMessageID: a.Welcome})
+		eq(t, "T1 not onboarded", t1.Onboarding, (*projections.TeacherOnboarding)(nil))
 
 		active := must(projections.ListTeachers(ctx, db, a.ID, projections.TeacherFilter{Status: "active"}))(t)
 		eq(t, "active teachers", ids(active.Items, func(x projections.Teacher) string { return x.TeacherID }), []string{a.T1, a.T2})
@@ -231,19 +234,42 @@ func TestReadModels(t *testing.T) {
 		row := board.Items[0]
 		eq(t, "S2", []any{row.StudentID, row.Name, row.ClassID, row.Level, row.LevelSource}, []any{a.S2, "bob", a.C1, "high", "intervention"})
 		eq(t, "S2's open interventions", ids(row.OpenInterventions, func(x projections.InterventionSummary) []any {
-			return []any{x.InterventionID, x.RiskLevel, x.FollowUpDue, x.FollowUps}
-		}), [][]any{{a.IV1, "high", date(10), 1}})
+			return []any{x.InterventionID, x.RiskLevel, x.FollowUpDue, x.FollowUps, x.Escalated, x.EscalatedAt}
+		}), [][]any{{a.IV1, "high", date(10), 1, true, ptr(day(4, 10))}})
 		iv := must(projections.GetIntervention(ctx, db, a.ID, a.IV2))(t)
-		eq(t, "IV2", []string{iv.Status, iv.Outcome, iv.ClosingNote}, []string{"closed", "resolved", "back every day"})
+		eq(t, "IV2", []any{iv.Status, iv.Outcome, iv.ClosingNote, iv.Escalated, iv.EscalatedAt},
+			[]any{"closed", "resolved", "back every day", false, (*time.Time)(nil)})
+		iv1 := must(projections.GetIntervention(ctx, db, a.ID, a.IV1))(t)
+		eq(t, "IV1 escalated, still open", []any{iv1.Status, iv1.Escalated, iv1.EscalatedAt, iv1.EscalatedBy, iv1.EscalationReason},
+			[]any{"open", true, ptr(day(4, 10)), "saga:hillside", "no progress after two sessions"})
 		open := must(projections.ListInterventions(ctx, db, a.ID, projections.InterventionFilter{Status: "open"}))(t)
 		eq(t, "open interventions", ids(open.Items, func(x projections.Intervention) string { return x.InterventionID }), []string{a.IV1})
 		mine := must(projections.ListInterventions(ctx, db, a.ID, projections.InterventionFilter{AssignedTo: a.T1}))(t)
-		eq(t, "T1's interventions", len(mine.Items), 2)
+		escalated := map[string]bool{}
+		for _, x := range mine.Items {
+			escalated[x.InterventionID] = x.Escalated
+		}
+		eq(t, "T1's interventions, escalated", escalated, map[string]bool{a.IV1: true, a.IV2: false})
 	})
 
 	t.Run("exams and report cards", func(t *testing.T) {
 		x := must(projections.GetExam(ctx, db, a.ID, a.Exam))(t)
 		eq(t, "exam", []any{x.Name, x.Published, x.ResultCount, x.StudentCount}, []any{"Autumn tests", true, 5, 3})
+		// Mathematics 88, 48 (45 replaced), 70; english 92, 55. 7A is S1
+		// and S2 (S4 moved to 7B, S5 withdrawn), 7B S3 and S4.
+		eq(t, "analysis", x.Analysis, &projections.ExamAnalysis{PassMark: 50,
+			Subjects: []projections.ExamSubjectStats{
+				{Subject: "mathematics", Students: 3, Mean: 68.67, Median: 70, Min: 48, Max: 88, PassRate: 0.6667},
+				{Subject: "english", Students: 2, Mean: 73.5, Median: 73.5, Min: 55, Max: 92, PassRate: 1}},
+			Classes: []projections.ExamClassStats{
+				{ClassID: a.C1, Students: 2, Results: 4, Mean: 70.75, PassRate: 0.75},
+				{ClassID: a.C2, Students: 1, Results: 1, Mean: 70, PassRate: 1}},
+			AnalyzedBy: "saga:hillside", AnalyzedAt: day(4, 10)})
+		analysed := map[string]bool{}
+		for _, x := range must(projections.ListExams(ctx, db, a.ID, projections.ExamFilter{}))(t).Items {
+			analysed[x.ExamID] = x.Analysis != nil
+		}
+		eq(t, "analysed, in the list", analysed, map[string]bool{a.Exam: true, a.MockExam: false})
 		unpublished := must(projections.ListExams(ctx, db, a.ID, projections.ExamFilter{Published: ptr(false)}))(t)
 		eq(t, "unpublished", ids(unpublished.Items, func(x projections.Exam) string { return x.ExamID }), []string{a.MockExam})
 		res := must(projections.ListExamResults(ctx, db, a.ID, a.Exam, projections.ExamResultFilter{StudentID: a.S2}))(t)
@@ -270,7 +296,12 @@ func TestReadModels(t *testing.T) {
 		g3 := must(projections.ListMeetings(ctx, db, a.ID, projections.MeetingFilter{GuardianID: a.G3, Status: "scheduled"}))(t)
 		eq(t, "G3's calendar", ids(g3.Items, func(m projections.Meeting) string { return m.MeetingID }), []string{a.M3})
 		week := must(projections.ListMeetings(ctx, db, a.ID, projections.MeetingFilter{From: date(0), To: date(4)}))(t)
-		eq(t, "this week's", ids(week.Items, func(m projections.Meeting) string { return m.MeetingID }), []string{a.M1})
+		eq(t, "this week's", ids(week.Items, func(m projections.Meeting) string { return m.MeetingID }), []string{a.M1, a.M4})
+		m4 := must(projections.GetMeeting(ctx, db, a.ID, a.M4))(t)
+		eq(t, "M4", []any{m4.Status, m4.Date, m4.Period, m4.NoShowReason, m4.NoShowAt, m4.CancelReason},
+			[]any{"no_show", date(4), 6, "nobody came", ptr(day(4, 15)), ""})
+		noShows := must(projections.ListMeetings(ctx, db, a.ID, projections.MeetingFilter{TeacherID: a.T2, Status: "no_show"}))(t)
+		eq(t, "T2's no-shows", ids(noShows.Items, func(m projections.Meeting) string { return m.MeetingID }), []string{a.M4})
 	})
 
 	t.Run("inbox", func(t *testing.T) {
@@ -444,30 +475,36 @@ func TestReadModelsIdempotentAndOrderIndependent(t *testing.T) {
 	}
 }
 
-// TestAtRiskBoardWithRiskAssessments applies risk.assessed.v1 events (not
-// yet in the domain's registry) straight to the at-risk projection: the
-// latest assessment per student wins whatever the order of arrival.
+// TestAtRiskBoardWithRiskAssessments applies hand-made risk.assessed.v1
+// events straight to the at-risk projection: a student's latest assessment
+// is the greatest version of their stream risk-<studentId>, even when two
+// assessments share their time to the microsecond or a later one carries
+// an earlier time, and the board is the same whatever order the students'
+// streams interleave in.
 func TestAtRiskBoardWithRiskAssessments(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := context.Background()
 	p := projectionNamed(t, "at_risk")
 	school, s1, s2 := uuid.NewString(), uuid.NewString(), uuid.NewString()
-	riskEvent := func(stream string, version uint64, student, level string, score float64, at time.Time) eventstore.RecordedEvent {
+	riskEvent := func(student string, version uint64, level string, score float64, at time.Time) eventstore.RecordedEvent {
 		body, _ := json.Marshal(map[string]any{"studentId": student, "level": level, "score": score, "at": at,
 			"factors": []map[string]any{{"name": "mathematics_trend", "value": -6.5, "weight": 0.4, "reason": "falling"}}})
-		return eventstore.RecordedEvent{ID: uuid.New(), StreamID: stream, Version: version, Position: version,
-			Type: projections.RiskAssessedType, Data: body, Metadata: eventstore.Metadata{SchoolID: school, ActorID: "saga"}, RecordedAt: at}
+		return eventstore.RecordedEvent{ID: uuid.New(), StreamID: "risk-" + student, Version: version, Position: version,
+			Type: domain.RiskAssessedType, Data: body, Metadata: eventstore.Metadata{SchoolID: school, ActorID: "saga"}, RecordedAt: at}
 	}
+	tie := day(1, 9).Add(123456 * time.Microsecond)
 	events := []eventstore.RecordedEvent{
-		riskEvent("risk-a", 1, s2, "medium", 0.5, day(0, 9)),
-		riskEvent("risk-b", 1, s2, "high", 0.9, day(1, 9)),
-		riskEvent("risk-a", 2, s1, "low", 0.2, day(1, 9)),
+		riskEvent(s2, 1, "medium", 0.5, day(0, 9)),
+		riskEvent(s1, 1, "high", 0.8, tie),
+		riskEvent(s2, 2, "high", 0.9, day(1, 9)),
+		riskEvent(s1, 2, "low", 0.2, tie),         // the same instant as s1's first: the version decides
+		riskEvent(s2, 3, "high", 0.95, day(0, 8)), // an earlier time (a clock behind): still the latest
 	}
 	for _, order := range []struct {
 		prefix string
 		events []eventstore.RecordedEvent
-	}{{"rm_", events}, {"alt_", []eventstore.RecordedEvent{events[1], events[0], events[2]}}} {
+	}{{"rm_", events}, {"alt_", []eventstore.RecordedEvent{events[1], events[3], events[0], events[2], events[4]}}} {
 		setupSchemas(t, w.pool, order.prefix, []projections.Projection{p})
 		for _, e := range order.events {
 			if err := applyEvent(ctx, w.pool, order.prefix, p, e); err != nil {
@@ -480,17 +517,22 @@ func TestAtRiskBoardWithRiskAssessments(t *testing.T) {
 	}
 	board := must(projections.ListAtRisk(ctx, w.pool, school, projections.AtRiskFilter{}))(t)
 	eq(t, "board", ids(board.Items, func(x projections.AtRiskStudent) []any {
-		return []any{x.StudentID, x.Level, x.LevelSource, *x.Score, len(x.Factors)}
-	}), [][]any{{s2, "high", "assessment", 0.9, 1}, {s1, "low", "assessment", 0.2, 1}})
+		return []any{x.StudentID, x.Level, x.LevelSource, *x.Score, len(x.Factors), x.AssessedAt.UTC()}
+	}), [][]any{{s2, "high", "assessment", 0.95, 1, day(0, 8)}, {s1, "low", "assessment", 0.2, 1, tie}})
 	high := must(projections.ListAtRisk(ctx, w.pool, school, projections.AtRiskFilter{Level: "high"}))(t)
 	eq(t, "high only", len(high.Items), 1)
 	first := must(projections.ListAtRisk(ctx, w.pool, school, projections.AtRiskFilter{PageParams: projections.PageParams{Limit: 1}}))(t)
 	second := must(projections.ListAtRisk(ctx, w.pool, school, projections.AtRiskFilter{PageParams: projections.PageParams{Limit: 1, Cursor: first.NextCursor}}))(t)
 	eq(t, "paged", []string{first.Items[0].StudentID, second.Items[0].StudentID, second.NextCursor}, []string{s2, s1, ""})
 
-	bad := riskEvent("risk-c", 1, s1, "extreme", 1, day(2, 9))
+	bad := riskEvent(s1, 3, "extreme", 1, day(2, 9))
 	if err := applyEvent(ctx, w.pool, "rm_", p, bad); err == nil {
 		t.Error("a risk level outside low/medium/high was applied")
+	}
+	elsewhere := riskEvent(s1, 4, "medium", 0.5, day(2, 9))
+	elsewhere.StreamID = "risk-" + s2 // s2's next version
+	if err := applyEvent(ctx, w.pool, "rm_", p, elsewhere); err == nil {
+		t.Error("an assessment of a student outside their risk stream was applied")
 	}
 }
 

@@ -10,8 +10,9 @@ import (
 )
 
 // teachersProjection is the teacher directory: each teacher's subjects,
-// preferences and status (streams teacher-<id>), and the classes they teach
-// (the subject teachers of the classes, streams class-<id>).
+// preferences, status and onboarding (streams teacher-<id>; the
+// teacher_onboarding workflow's teacher.onboarded.v1), and the classes they
+// teach (the subject teachers of the classes, streams class-<id>).
 type teachersProjection struct{}
 
 const teachersName = "teachers"
@@ -23,6 +24,10 @@ const (
 )
 
 func (teachersProjection) Name() string { return teachersName }
+
+// SchemaVersion: 1 added the onboarding; a rebuild also applies the
+// teacher.onboarded.v1 events consumed before they were handled.
+func (teachersProjection) SchemaVersion() int { return 1 }
 
 func (teachersProjection) Channels() []domain.Channel {
 	return []domain.Channel{domain.ChannelTeacher, domain.ChannelStudent}
@@ -42,7 +47,13 @@ CREATE TABLE IF NOT EXISTS teachers (
     deactivation_reason    text NOT NULL DEFAULT '',
     created_at             timestamptz NOT NULL,
     preferences_updated_at timestamptz,
-    deactivated_at         timestamptz
+    deactivated_at         timestamptz,
+    -- teacher.onboarded.v1: null / 0 / '' until the onboarding is completed
+    onboarded_at           timestamptz,
+    onboarding_timetable   int NOT NULL DEFAULT 0, -- the timetable version that gave the lessons; 0 when none
+    lessons_assigned       int NOT NULL DEFAULT 0,
+    lessons_unfilled       int NOT NULL DEFAULT 0,
+    welcome_message_id     text NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS teachers_name_idx ON teachers (school_id, name, teacher_id);
 CREATE INDEX IF NOT EXISTS teachers_created_idx ON teachers (school_id, created_at, teacher_id);
@@ -97,6 +108,15 @@ WHERE teacher_id = $1`, ev.TeacherID, strs(ev.Preferences.PreferredTimeSlots), e
 		}
 		_, err = tx.Exec(ctx, `UPDATE teachers SET status = 'deactivated', deactivation_reason = $2, deactivated_at = $3
 WHERE teacher_id = $1`, ev.TeacherID, ev.Reason, ev.At)
+		return err
+	case domain.TeacherOnboardedType:
+		ev, err := decodeAs[domain.TeacherOnboarded](e)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE teachers SET onboarded_at = $2, onboarding_timetable = $3, lessons_assigned = $4,
+    lessons_unfilled = $5, welcome_message_id = $6
+WHERE teacher_id = $1`, ev.TeacherID, ev.At, ev.TimetableVersion, ev.LessonsAssigned, ev.LessonsUnfilled, ev.WelcomeMessageID)
 		return err
 	case domain.ClassCreatedType:
 		ev, err := decodeAs[domain.ClassCreated](e)

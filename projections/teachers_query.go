@@ -13,19 +13,34 @@ import (
 
 // Teacher is an entry of the teacher directory.
 type Teacher struct {
-	TeacherID            string        `json:"teacherId"`
-	SchoolID             string        `json:"schoolId"`
-	Name                 string        `json:"name"`
-	Email                string        `json:"email"`
-	Subjects             []string      `json:"subjects"`
-	PreferredTimeSlots   []string      `json:"preferredTimeSlots"`
-	MaxClassesPerDay     int           `json:"maxClassesPerDay"`
-	Status               string        `json:"status"` // active | deactivated
-	DeactivationReason   string        `json:"deactivationReason,omitempty"`
-	CreatedAt            time.Time     `json:"createdAt"`
-	PreferencesUpdatedAt *time.Time    `json:"preferencesUpdatedAt,omitempty"`
-	DeactivatedAt        *time.Time    `json:"deactivatedAt,omitempty"`
-	Classes              []TaughtClass `json:"classes"`
+	TeacherID            string     `json:"teacherId"`
+	SchoolID             string     `json:"schoolId"`
+	Name                 string     `json:"name"`
+	Email                string     `json:"email"`
+	Subjects             []string   `json:"subjects"`
+	PreferredTimeSlots   []string   `json:"preferredTimeSlots"`
+	MaxClassesPerDay     int        `json:"maxClassesPerDay"`
+	Status               string     `json:"status"` // active | deactivated
+	DeactivationReason   string     `json:"deactivationReason,omitempty"`
+	CreatedAt            time.Time  `json:"createdAt"`
+	PreferencesUpdatedAt *time.Time `json:"preferencesUpdatedAt,omitempty"`
+	DeactivatedAt        *time.Time `json:"deactivatedAt,omitempty"`
+	// Onboarding is the outcome of the teacher's onboarding; nil until it
+	// is completed (teacher.onboarded.v1).
+	Onboarding *TeacherOnboarding `json:"onboarding,omitempty"`
+	Classes    []TaughtClass      `json:"classes"`
+}
+
+// TeacherOnboarding is how a teacher's onboarding ended: when, the
+// timetable version that gave them their lessons (0 when none was
+// published for them), how many lessons it assigned them and how many it
+// could not fill, and the welcome message sent to them.
+type TeacherOnboarding struct {
+	CompletedAt      time.Time `json:"completedAt"`
+	TimetableVersion int       `json:"timetableVersion"`
+	LessonsAssigned  int       `json:"lessonsAssigned"`
+	LessonsUnfilled  int       `json:"lessonsUnfilled"`
+	WelcomeMessageID string    `json:"welcomeMessageId"`
 }
 
 // TaughtClass is a class subject a teacher teaches. ClassName is empty
@@ -51,12 +66,20 @@ var teacherSorts = map[string]sortKey{
 }
 
 const teacherColumns = `t.teacher_id, t.school_id, t.name, t.email, t.subjects, t.preferred_time_slots,
-    t.max_classes_per_day, t.status, t.deactivation_reason, t.created_at, t.preferences_updated_at, t.deactivated_at`
+    t.max_classes_per_day, t.status, t.deactivation_reason, t.created_at, t.preferences_updated_at, t.deactivated_at,
+    t.onboarded_at, t.onboarding_timetable, t.lessons_assigned, t.lessons_unfilled, t.welcome_message_id`
 
 func scanTeacher(r pgx.Row) (Teacher, error) {
 	var t Teacher
+	var onboardedAt *time.Time
+	var ob TeacherOnboarding
 	err := r.Scan(&t.TeacherID, &t.SchoolID, &t.Name, &t.Email, &t.Subjects, &t.PreferredTimeSlots,
-		&t.MaxClassesPerDay, &t.Status, &t.DeactivationReason, &t.CreatedAt, &t.PreferencesUpdatedAt, &t.DeactivatedAt)
+		&t.MaxClassesPerDay, &t.Status, &t.DeactivationReason, &t.CreatedAt, &t.PreferencesUpdatedAt, &t.DeactivatedAt,
+		&onboardedAt, &ob.TimetableVersion, &ob.LessonsAssigned, &ob.LessonsUnfilled, &ob.WelcomeMessageID)
+	if onboardedAt != nil {
+		ob.CompletedAt = *onboardedAt
+		t.Onboarding = &ob
+	}
 	return t, err
 }
 
