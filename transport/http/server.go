@@ -237,7 +237,7 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	e.GET("/openapi.json", serveOpenAPI)
 	e.GET("/asyncapi.json", s.serveAsyncAPI)
 
-	s.v1 = e.Group("/v1", s.authenticate)
+	s.v1 = e.Group("/v1", s.authenticate, s.readOnlyGuard()) // readonly.go: maintenance windows
 	s.school = s.v1.Group("/schools/:schoolId", s.scopeSchool)
 	s.engine = e
 	s.routes(s.v1, s.school)
@@ -264,6 +264,7 @@ func (s *Server) routes(v1, school *gin.RouterGroup) {
 	s.meetingRoutes(school)
 	s.interventionRoutes(school)
 	s.messageRoutes(school)
+	s.maintenanceRoutes(v1)
 	s.liveRoutes(school) // GET /events/stream
 
 	// Queries (GET), from the read models.
@@ -272,6 +273,7 @@ func (s *Server) routes(v1, school *gin.RouterGroup) {
 	s.schoolLifeQueries(school)
 	s.inboxQueries(school)
 	s.dashboardQueries(v1, school)
+	s.workflowQueries(v1, school) // the sagas' status
 }
 
 // Handler is the API as an http.Handler.

@@ -150,6 +150,12 @@ func TestCommandWalkthrough(t *testing.T) {
 		"relatedTo":  "student-" + w.student}, http.StatusCreated)
 	expect(res, "message-"+res.ID, 1)
 
+	// A maintenance window, scheduled and called off.
+	res, _ = run(http.MethodPost, "/v1/maintenance", w.platform, nil, http.StatusCreated)
+	expect(res, "maintenance-"+res.ID, 1)
+	res, _ = run(http.MethodPost, "/v1/maintenance/"+res.ID+"/cancel", w.platform, nil, http.StatusOK)
+	expect(res, "maintenance-"+res.ID, 2)
+
 	// Endings: a teacher leaves, a student is withdrawn (and leaves the roster).
 	res, _ = run(http.MethodPost, school("/teachers/", w.english, "/deactivation"), w.admin, nil, http.StatusOK)
 	expect(res, "teacher-"+w.english, 2)
