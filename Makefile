@@ -49,12 +49,13 @@ staticcheck: ## staticcheck (fetched from the Go module proxy on first use)
 	$(GO) run $(STATICCHECK) ./...
 
 # Each harness prints a table with a baseline measured in the same run.
-bench: check-deps ## Append, HTTP command, KurrentDB adapter, Kafka relay and projection benchmarks
+bench: check-deps ## Append, HTTP command, KurrentDB adapter, Kafka relay, projection and workflow benchmarks
 	$(GO) run ./cmd/storebench
 	$(GO) run ./cmd/httpbench
 	$(GO) run ./cmd/kurrentbench
 	$(GO) run ./cmd/relaybench
 	$(GO) run ./cmd/projbench
+	$(GO) run ./cmd/sagabench
 
 migrate: build ## Apply pending migrations to the configured database
 	$(BIN) migrate

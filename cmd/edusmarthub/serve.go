@@ -106,6 +106,13 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) (err err
 	defer live.Stop()
 
 	repo := commands.NewRepository(store, time.Now)
+	// The workflows: their commands go through repo like the API's; they
+	// stop before the read models, the relay and the database.
+	workflows, err := startSagas(ctx, cfg, db.Pool, repo, kb.Config, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer workflows.Stop()
 	api, err := httpapi.NewServer(httpapi.Config{
 		JWTSecret:  secret,
 		BodyLimit:  cfg.HTTPBodyLimit,

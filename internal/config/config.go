@@ -102,7 +102,42 @@ type Config struct {
 	KafkaSASLMechanism     string `env:"EDUSMARTHUB_KAFKA_SASL_MECHANISM"`
 	KafkaSASLUsername      string `env:"EDUSMARTHUB_KAFKA_SASL_USERNAME"`
 	KafkaSASLPassword      string `env:"EDUSMARTHUB_KAFKA_SASL_PASSWORD"`
+
+	// Workflows (sagas). InterventionFollowUp is how long an open
+	// intervention may go without a follow-up before it is escalated;
+	// LessonsPerWeek how many lessons a week each subject of a class needs
+	// (the onboarding scheduler fills up to it); SagaTick how often due
+	// deadlines are looked for.
+	InterventionFollowUp time.Duration `env:"EDUSMARTHUB_INTERVENTION_FOLLOW_UP" envDefault:"336h"`
+	LessonsPerWeek       int           `env:"EDUSMARTHUB_LESSONS_PER_WEEK" envDefault:"4"`
+	SagaTick             time.Duration `env:"EDUSMARTHUB_SAGA_TICK" envDefault:"1s"`
+
+	// Notification deliveries (package notify) of in-app messages: by
+	// e-mail when SMTPHost is set, to a webhook when WebhookURL is.
+	SMTPHost string `env:"EDUSMARTHUB_SMTP_HOST"`
+	// SMTPPort 0 picks the port of SMTPTLS: 587 (starttls), 465 (tls), 25
+	// (none).
+	SMTPPort      int    `env:"EDUSMARTHUB_SMTP_PORT"`
+	SMTPUsername  string `env:"EDUSMARTHUB_SMTP_USERNAME"`
+	SMTPPassword  string `env:"EDUSMARTHUB_SMTP_PASSWORD"`
+	SMTPFrom      string `env:"EDUSMARTHUB_SMTP_FROM"`
+	SMTPTLS       string `env:"EDUSMARTHUB_SMTP_TLS" envDefault:"starttls"`
+	WebhookURL    string `env:"EDUSMARTHUB_WEBHOOK_URL"`
+	WebhookSecret string `env:"EDUSMARTHUB_WEBHOOK_SECRET"`
+	// AdminEmails are the administrators' e-mail addresses, which no read
+	// model holds: "key=address" entries separated by ";" (key
+	// "<schoolId>", "<schoolId>/<adminId>", "<schoolId>/office" or "*";
+	// internal/directory.ParseAdminAddresses checks them when serve
+	// starts).
+	AdminEmails string `env:"EDUSMARTHUB_ADMIN_EMAILS"`
 }
+
+// SMTP TLS modes.
+const (
+	SMTPTLSNone     = "none"
+	SMTPTLSStartTLS = "starttls"
+	SMTPTLSImplicit = "tls"
+)
 
 // KafkaEmbedded reports whether serve runs its own in-memory broker
 // (EDUSMARTHUB_KAFKA_BROKERS is empty).
@@ -201,6 +236,21 @@ func (c Config) LogValue() slog.Value {
 	if c.KafkaSASLPassword != "" {
 		kafkaPassword = "set"
 	}
+	smtp := "off"
+	if c.SMTPHost != "" {
+		smtp = fmt.Sprintf("%s port %d (%s) from %q", c.SMTPHost, c.SMTPPort, c.SMTPTLS, c.SMTPFrom)
+		if c.SMTPUsername != "" {
+			smtp += " as " + c.SMTPUsername // the password never
+		}
+	}
+	webhook := "off"
+	if c.WebhookURL != "" {
+		// Webhook URLs often carry a token in the path: the host only.
+		webhook = "(set)"
+		if u, err := url.Parse(c.WebhookURL); err == nil && u.Host != "" {
+			webhook = u.Scheme + "://" + u.Host + "/…"
+		}
+	}
 	return slog.GroupValue(
 		slog.String("env", c.Env),
 		slog.String("database", db),
@@ -227,6 +277,12 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("kafkaTls", c.KafkaTLS),
 		slog.String("kafkaSaslMechanism", c.KafkaSASLMechanism),
 		slog.String("kafkaSaslPassword", kafkaPassword),
+		slog.String("interventionFollowUp", c.InterventionFollowUp.String()),
+		slog.Int("lessonsPerWeek", c.LessonsPerWeek),
+		slog.String("sagaTick", c.SagaTick.String()),
+		slog.String("smtp", smtp),
+		slog.String("webhook", webhook),
+		slog.Bool("adminEmails", c.AdminEmails != ""),
 	)
 }
 
@@ -354,6 +410,68 @@ func (c Config) problems() []problem {
 		}
 	}
 	ps = append(ps, c.kafkaProblems()...)
+	ps = append(ps, c.workflowProblems()...)
+	return ps
+}
+
+// workflowProblems checks the workflows' and the deliveries' settings.
+func (c Config) workflowProblems() []problem {
+	var ps []problem
+	add := func(key, format string, args ...any) {
+		ps = append(ps, problem{key, fmt.Sprintf(format, args...)})
+	}
+	if c.InterventionFollowUp < time.Minute || c.InterventionFollowUp > 365*24*time.Hour {
+		add("EDUSMARTHUB_INTERVENTION_FOLLOW_UP", "must be a duration from 1m to 8760h like 336h (14 days), got %s", c.InterventionFollowUp)
+	}
+	// A week has at most 7 days of a few periods: more cannot be scheduled.
+	if c.LessonsPerWeek < 1 || c.LessonsPerWeek > 50 {
+		add("EDUSMARTHUB_LESSONS_PER_WEEK", "must be between 1 and 50, got %d", c.LessonsPerWeek)
+	}
+	if c.SagaTick < 10*time.Millisecond || c.SagaTick > time.Hour {
+		add("EDUSMARTHUB_SAGA_TICK", "must be a duration from 10ms to 1h like 1s, got %s", c.SagaTick)
+	}
+	switch c.SMTPTLS {
+	case SMTPTLSNone, SMTPTLSStartTLS, SMTPTLSImplicit:
+	default:
+		add("EDUSMARTHUB_SMTP_TLS", "%q is not one of starttls, tls, none", c.SMTPTLS)
+	}
+	if c.SMTPHost == "" {
+		for _, f := range []struct{ key, v string }{
+			{"EDUSMARTHUB_SMTP_USERNAME", c.SMTPUsername},
+			{"EDUSMARTHUB_SMTP_PASSWORD", c.SMTPPassword},
+			{"EDUSMARTHUB_SMTP_FROM", c.SMTPFrom},
+		} {
+			if f.v != "" {
+				add(f.key, "is set but EDUSMARTHUB_SMTP_HOST is empty (no e-mail is sent)")
+			}
+		}
+	} else {
+		if strings.ContainsAny(c.SMTPHost, ":/ ") {
+			add("EDUSMARTHUB_SMTP_HOST", "%q is not a host name (give the port in EDUSMARTHUB_SMTP_PORT)", c.SMTPHost)
+		}
+		if strings.TrimSpace(c.SMTPFrom) == "" {
+			add("EDUSMARTHUB_SMTP_FROM", "is required with EDUSMARTHUB_SMTP_HOST (the sender, e.g. EduSmartHub <noreply@school.example>)")
+		}
+		if c.SMTPPassword != "" && c.SMTPUsername == "" {
+			add("EDUSMARTHUB_SMTP_USERNAME", "is required with EDUSMARTHUB_SMTP_PASSWORD")
+		}
+	}
+	if c.SMTPPort < 0 || c.SMTPPort > 65535 {
+		add("EDUSMARTHUB_SMTP_PORT", "must be a TCP port (1-65535), or 0 for the TLS mode's, got %d", c.SMTPPort)
+	}
+	if c.WebhookURL == "" {
+		if c.WebhookSecret != "" {
+			add("EDUSMARTHUB_WEBHOOK_SECRET", "is set but EDUSMARTHUB_WEBHOOK_URL is empty (no webhook is called)")
+		}
+	} else {
+		// The URL itself is not echoed: it may carry a token.
+		if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("EDUSMARTHUB_WEBHOOK_URL", "is not an absolute http or https URL")
+		}
+		if len(c.WebhookSecret) < 16 {
+			add("EDUSMARTHUB_WEBHOOK_SECRET", "is required with EDUSMARTHUB_WEBHOOK_URL, at least 16 bytes (e.g. whsec_ and `openssl rand -base64 32`), got %d", len(c.WebhookSecret))
+		}
+	}
 	return ps
 }
 

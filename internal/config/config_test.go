@@ -40,6 +40,11 @@ func TestLoadDefaults(t *testing.T) {
 		KafkaClientID:     "edusmarthub",
 		KafkaTopicPrefix:  "edusmarthub",
 		KafkaPartitions:   6,
+
+		InterventionFollowUp: 14 * 24 * time.Hour,
+		LessonsPerWeek:       4,
+		SagaTick:             time.Second,
+		SMTPTLS:              config.SMTPTLSStartTLS,
 	}
 	if c != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -302,6 +307,75 @@ func TestLoadKafka(t *testing.T) {
 				if !strings.Contains(err.Error(), key+":") {
 					t.Errorf("error does not name %s:\n%v", key, err)
 				}
+			}
+		})
+	}
+}
+
+func TestLoadWorkflowsAndDeliveries(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(map[string]string{
+		"EDUSMARTHUB_INTERVENTION_FOLLOW_UP": "72h",
+		"EDUSMARTHUB_LESSONS_PER_WEEK":       "5",
+		"EDUSMARTHUB_SAGA_TICK":              "250ms",
+		"EDUSMARTHUB_SMTP_HOST":              "smtp.school.example",
+		"EDUSMARTHUB_SMTP_PORT":              "465",
+		"EDUSMARTHUB_SMTP_USERNAME":          "mailer",
+		"EDUSMARTHUB_SMTP_PASSWORD":          "s3cr3t-smtp",
+		"EDUSMARTHUB_SMTP_FROM":              "EduSmartHub <noreply@school.example>",
+		"EDUSMARTHUB_SMTP_TLS":               "tls",
+		"EDUSMARTHUB_WEBHOOK_URL":            "https://hooks.example/services/T0K3N-s3cr3t",
+		"EDUSMARTHUB_WEBHOOK_SECRET":         "whsec_czNjcjN0LWtleS1mb3Itd2ViaG9va3M=",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.InterventionFollowUp != 72*time.Hour || c.LessonsPerWeek != 5 || c.SagaTick != 250*time.Millisecond ||
+		c.SMTPHost != "smtp.school.example" || c.SMTPPort != 465 || c.SMTPTLS != config.SMTPTLSImplicit ||
+		c.WebhookURL == "" || c.WebhookSecret == "" {
+		t.Errorf("parsed %+v", c)
+	}
+	var sb strings.Builder
+	slog.New(slog.NewTextHandler(&sb, nil)).Info("config", "config", c)
+	if out := sb.String(); strings.Contains(out, "s3cr3t") || strings.Contains(out, "whsec") || strings.Contains(out, "T0K3N") ||
+		!strings.Contains(out, "smtp.school.example") || !strings.Contains(out, "hooks.example") {
+		t.Errorf("log line: %s", out)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		environ map[string]string
+		want    []string
+	}{
+		{"follow-up not a duration", map[string]string{"EDUSMARTHUB_INTERVENTION_FOLLOW_UP": "14d"}, []string{"EDUSMARTHUB_INTERVENTION_FOLLOW_UP"}},
+		{"follow-up zero", map[string]string{"EDUSMARTHUB_INTERVENTION_FOLLOW_UP": "0s"}, []string{"EDUSMARTHUB_INTERVENTION_FOLLOW_UP"}},
+		{"lessons zero", map[string]string{"EDUSMARTHUB_LESSONS_PER_WEEK": "0"}, []string{"EDUSMARTHUB_LESSONS_PER_WEEK"}},
+		{"tick too short", map[string]string{"EDUSMARTHUB_SAGA_TICK": "1ms"}, []string{"EDUSMARTHUB_SAGA_TICK"}},
+		{"smtp tls", map[string]string{"EDUSMARTHUB_SMTP_TLS": "ssl"}, []string{"EDUSMARTHUB_SMTP_TLS"}},
+		{"smtp without from", map[string]string{"EDUSMARTHUB_SMTP_HOST": "smtp.example"}, []string{"EDUSMARTHUB_SMTP_FROM"}},
+		{"smtp host with port", map[string]string{"EDUSMARTHUB_SMTP_HOST": "smtp.example:25", "EDUSMARTHUB_SMTP_FROM": "a@b.example"},
+			[]string{"EDUSMARTHUB_SMTP_HOST"}},
+		{"smtp port", map[string]string{"EDUSMARTHUB_SMTP_PORT": "70000"}, []string{"EDUSMARTHUB_SMTP_PORT"}},
+		{"smtp settings without host", map[string]string{"EDUSMARTHUB_SMTP_USERNAME": "u", "EDUSMARTHUB_SMTP_FROM": "a@b.example"},
+			[]string{"EDUSMARTHUB_SMTP_USERNAME", "EDUSMARTHUB_SMTP_FROM"}},
+		{"webhook url", map[string]string{"EDUSMARTHUB_WEBHOOK_URL": "ftp://x/T0K3N", "EDUSMARTHUB_WEBHOOK_SECRET": "0123456789abcdef"},
+			[]string{"EDUSMARTHUB_WEBHOOK_URL"}},
+		{"webhook without secret", map[string]string{"EDUSMARTHUB_WEBHOOK_URL": "https://x.example/h"}, []string{"EDUSMARTHUB_WEBHOOK_SECRET"}},
+		{"webhook secret without url", map[string]string{"EDUSMARTHUB_WEBHOOK_SECRET": "0123456789abcdef"}, []string{"EDUSMARTHUB_WEBHOOK_SECRET"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Load(tc.environ)
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			for _, key := range tc.want {
+				if !strings.Contains(err.Error(), key+":") {
+					t.Errorf("error does not name %s:\n%v", key, err)
+				}
+			}
+			if strings.Contains(err.Error(), "T0K3N") {
+				t.Errorf("error leaks the webhook URL: %v", err)
 			}
 		})
 	}

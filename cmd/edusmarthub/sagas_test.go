@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/edusmarthub/edusmarthub/domain"
+	"github.com/edusmarthub/edusmarthub/internal/config"
+	"github.com/edusmarthub/edusmarthub/internal/pgtest"
+	"github.com/edusmarthub/edusmarthub/sagas"
+	"github.com/edusmarthub/edusmarthub/transport/kafka"
+)
+
+type sagaStub struct{}
+
+func (sagaStub) Name() string               { return "stub_flow" }
+func (sagaStub) Channels() []domain.Channel { return []domain.Channel{domain.ChannelTeacher} }
+func (sagaStub) Correlate(sagas.Trigger) (sagas.Route, bool) {
+	return sagas.Route{}, false
+}
+func (sagaStub) Handle(context.Context, *sagas.Instance, sagas.Trigger) error    { return nil }
+func (sagaStub) Deadline(context.Context, *sagas.Instance, sagas.Deadline) error { return nil }
+
+func TestSagaHandlers(t *testing.T) {
+	t.Parallel()
+	rt, err := sagas.NewRuntime(sagas.Config{Pool: pgtest.NewPool(t)}, sagaStub{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := sagaHandlers(rt)
+	if len(hs) != 1 || hs[0].Name != "saga.stub_flow" || !slices.Equal(hs[0].Channels, []domain.Channel{domain.ChannelTeacher}) {
+		t.Fatalf("handlers = %+v", hs)
+	}
+	// A body that does not decode can never be handled: dead-lettered at
+	// once, not retried.
+	err = hs[0].Handle(t.Context(), kafka.Event{ID: uuid.New(), Type: "teacher.created.v1", Stream: "teacher-1", Version: 1,
+		Data: json.RawMessage(`{"teacherId": 7}`)})
+	if !kafka.IsPermanent(err) {
+		t.Errorf("undecodable event: %v, want a permanent error", err)
+	}
+	if err := hs[0].Handle(t.Context(), kafka.Event{ID: uuid.New(), Type: "teacher.created.v1", Stream: "teacher-1", Version: 1,
+		Data: json.RawMessage(`{"teacherId": "t1"}`)}); err != nil {
+		t.Errorf("an event the saga ignores: %v", err)
+	}
+}
+
+func TestSagaSettingsAndDeliveries(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(map[string]string{
+		"EDUSMARTHUB_INTERVENTION_FOLLOW_UP": "72h",
+		"EDUSMARTHUB_LESSONS_PER_WEEK":       "3",
+		"EDUSMARTHUB_SMTP_HOST":              "smtp.example",
+		"EDUSMARTHUB_SMTP_FROM":              "EduSmartHub <noreply@school.example>",
+		"EDUSMARTHUB_SMTP_USERNAME":          "mailer",
+		"EDUSMARTHUB_SMTP_PASSWORD":          "pw",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sagaSettings(cfg)
+	def := sagas.DefaultSettings()
+	if s.InterventionFollowUp != 72*time.Hour || s.LessonsPerWeek != 3 || s.PeriodsPerDay != def.PeriodsPerDay {
+		t.Errorf("settings = %+v", s)
+	}
+	smtp, hook := deliveryConfigs(cfg)
+	if smtp == nil || hook != nil || smtp.Host != "smtp.example" || smtp.Port != 0 || smtp.TLS != "starttls" ||
+		smtp.Username != "mailer" || smtp.Password != "pw" || smtp.From != cfg.SMTPFrom {
+		t.Errorf("smtp %+v, webhook %+v", smtp, hook)
+	}
+	if err := smtp.Validate(); err != nil {
+		t.Errorf("the mapped SMTP settings do not validate: %v", err)
+	}
+	if smtp, hook := deliveryConfigs(config.Config{}); smtp != nil || hook != nil {
+		t.Error("deliveries configured from nothing")
+	}
+}
+
+// TestServeRunsTheWorkflows: serve consumes the events into the
+// workflows and answers their status, to a school's admins only.
+func TestServeRunsTheWorkflows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and Kafka")
+	}
+	environ := serveEnviron(t)
+	srv := startServe(t, environ)
+	admin := mintToken(t, environ, "--role", "platform_admin")
+	school := postCommand(t, srv, admin, "/v1/schools", `{"name": "Hillside Primary", "timezone": "Europe/London"}`)
+	other := postCommand(t, srv, admin, "/v1/schools", `{"name": "Riverside", "timezone": "Europe/London"}`)
+	principal := mintToken(t, environ, "--role", "school_admin", "--school", school.ID)
+	stranger := mintToken(t, environ, "--role", "school_admin", "--school", other.ID)
+	teacher := postCommand(t, srv, principal, "/v1/schools/"+school.ID+"/teachers",
+		`{"name": "Ada Lovelace", "email": "ada@hillside.example", "subjects": ["mathematics"],
+		  "preferences": {"preferredTimeSlots": ["morning"], "maxClassesPerDay": 4}}`)
+
+	id := sagas.WorkflowID("teacher_onboarding", teacher.ID)
+	path := "/v1/schools/" + school.ID + "/workflows/" + id
+	var w sagas.Workflow
+	waitUntil(t, time.Minute, func() (bool, string) {
+		code, body := srv.do(t, http.MethodGet, path, principal, "")
+		if code != http.StatusOK {
+			return false, string(body)
+		}
+		if err := json.Unmarshal(body, &w); err != nil {
+			t.Fatal(err)
+		}
+		return w.State.Finished(), string(body)
+	})
+	t.Logf("teacher_onboarding %s at %q: %s", w.State, w.Step, w.Reason)
+	if w.Type != "teacher_onboarding" || w.BusinessID != teacher.ID || w.SchoolID != school.ID || len(w.Steps) == 0 {
+		t.Errorf("workflow = %+v", w)
+	}
+	var page sagas.WorkflowPage
+	code, body := srv.do(t, http.MethodGet, "/v1/schools/"+school.ID+"/workflows?type=teacher_onboarding", principal, "")
+	if code != http.StatusOK || json.Unmarshal(body, &page) != nil || len(page.Items) != 1 || page.Items[0].ID != id {
+		t.Errorf("list: %d %s", code, body)
+	}
+	for _, c := range []struct {
+		path, token string
+		want        int
+	}{
+		{path, stranger, http.StatusForbidden},
+		{"/v1/schools/" + other.ID + "/workflows/" + id, stranger, http.StatusNotFound},
+		{"/v1/workflows/" + id, principal, http.StatusForbidden},
+		{"/v1/workflows/" + id, admin, http.StatusOK},
+	} {
+		if code, body := srv.do(t, http.MethodGet, c.path, c.token, ""); code != c.want {
+			t.Errorf("GET %s: %d, want %d: %s", c.path, code, c.want, body)
+		}
+	}
+}
