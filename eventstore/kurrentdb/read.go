@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -161,13 +162,38 @@ func (s *Store) from(ctx context.Context, p eventstore.Position) (esdb.AllPositi
 
 // subscribe opens the filtered catch-up subscription to $all.
 func (s *Store) subscribe(ctx context.Context, from esdb.AllPosition) (*esdb.Subscription, error) {
-	var sub *esdb.Subscription
+	// call may give up on ctx while op still runs (see call): op hands
+	// the subscription over under a lock, and one opened after the caller
+	// gave up is closed, not leaked.
+	var (
+		mu     sync.Mutex
+		sub    *esdb.Subscription
+		gaveUp bool
+	)
 	err := s.call(ctx, func(c *esdb.Client) error {
-		var err error
-		sub, err = c.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{From: from, Filter: s.filter()})
-		return err
+		got, err := c.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{From: from, Filter: s.filter()})
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if gaveUp {
+			got.Close()
+			return nil
+		}
+		sub = got
+		return nil
 	})
-	return sub, err
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil {
+		gaveUp = true
+		if sub != nil {
+			sub.Close()
+		}
+		return nil, err
+	}
+	return sub, nil
 }
 
 // ReadAll implements eventstore.Store with a filtered catch-up

@@ -443,7 +443,10 @@ func (s *Store) claimOwner(ctx context.Context, claim string) (string, error) {
 		owner = body.Stream
 		return nil
 	})
-	return owner, err
+	if err != nil {
+		return "", err // op may still run (see call): owner is not ours to read
+	}
+	return owner, nil
 }
 
 // found is where an event ID is stored in a stream.
@@ -559,7 +562,10 @@ func (s *Store) actualVersion(ctx context.Context, name string, err error) (even
 		v = ev.Event.EventNumber + 1
 		return nil
 	})
-	return v, rerr
+	if rerr != nil {
+		return 0, rerr // op may still run (see call): v is not ours to read
+	}
+	return v, nil
 }
 
 // positionOf reads the position of a stream's event.
@@ -578,5 +584,8 @@ func (s *Store) positionOf(ctx context.Context, name string, rev uint64) (uint64
 		pos = ev.Event.Position.Commit
 		return nil
 	})
-	return pos, err
+	if err != nil {
+		return 0, err // op may still run (see call): pos is not ours to read
+	}
+	return pos, nil
 }
