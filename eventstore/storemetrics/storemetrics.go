@@ -50,6 +50,15 @@ func Wrap(store eventstore.Store, reg prometheus.Registerer) (*Store, error) {
 	return s, nil
 }
 
+// Ping checks that the wrapped store's server answers, when the store can
+// tell (KurrentDB); others have nothing to check and answer nil.
+func (s *Store) Ping(ctx context.Context) error {
+	if p, ok := s.Store.(interface{ Ping(context.Context) error }); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
 // Append appends through the wrapped store and records how it went.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events []eventstore.EventData) (eventstore.AppendResult, error) {
 	start := time.Now()

@@ -63,6 +63,7 @@ type options struct {
 	rywTimeout time.Duration         // read-your-writes bound (default: the server's)
 	waiter     httpapi.AppliedWaiter // the projections' wait for ?after=
 	readModels bool                  // the read models, fed from the store (implies db)
+	storePing  error                 // the store answers Ping with this (a store with a server of its own)
 }
 
 // newEnv builds a server with the stand-in command routes:
@@ -93,6 +94,9 @@ func newEnv(t *testing.T, o options) *env {
 		t.Cleanup(pool.Close)
 		e.pool = pool
 		e.store = newMemStore()
+	}
+	if o.storePing != nil {
+		e.store = pingingStore{Store: e.store, err: o.storePing}
 	}
 	srv, err := httpapi.NewServer(httpapi.Config{
 		JWTSecret:  secret,
@@ -399,3 +403,12 @@ func (s *memStore) Head(context.Context) (eventstore.Position, error) {
 	defer s.mu.Unlock()
 	return s.pos, nil
 }
+
+// pingingStore is a store with a server of its own, as KurrentDB is, that
+// answers Ping with err.
+type pingingStore struct {
+	eventstore.Store
+	err error
+}
+
+func (s pingingStore) Ping(context.Context) error { return s.err }

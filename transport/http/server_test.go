@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -57,6 +58,19 @@ func TestReadyzWithoutDatabase(t *testing.T) {
 	p := problem(t, e.do(req{method: http.MethodGet, path: "/readyz"}), http.StatusServiceUnavailable)
 	if p.Type != httpapi.TypeUnavailable {
 		t.Errorf("type = %q", p.Type)
+	}
+}
+
+func TestReadyzWithoutEventStore(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, options{db: true, storePing: errors.New("connection refused")})
+	p := problem(t, e.do(req{method: http.MethodGet, path: "/readyz"}), http.StatusServiceUnavailable)
+	if p.Type != httpapi.TypeUnavailable || !strings.Contains(p.Title+p.Detail, "event store") {
+		t.Errorf("problem = %+v", p)
+	}
+	e = newEnv(t, options{db: true, storePing: nil})
+	if w := e.do(req{method: http.MethodGet, path: "/readyz"}); w.Code != http.StatusOK {
+		t.Errorf("readyz with store and database up: %d %s", w.Code, w.Body)
 	}
 }
 
