@@ -21,13 +21,6 @@ func NewCancelMaintenanceHandler(repo *Repository) CancelMaintenanceHandler {
 }
 
 func (h CancelMaintenanceHandler) Handle(ctx context.Context, m Meta, cmd CancelMaintenance) (Result, error) {
-	if err := allowPlatform(m, false); err != nil {
-		return Result{}, err
-	}
-	if err := domain.RequireID("maintenanceId", cmd.MaintenanceID); err != nil {
-		return Result{}, err
-	}
-	m.SchoolID = domain.PlatformSchoolID
-	return Update(ctx, h.repo, m, func() *domain.Maintenance { return domain.NewMaintenance(cmd.MaintenanceID) },
+	return updateMaintenance(ctx, h.repo, m, false, cmd.MaintenanceID,
 		func(mt *domain.Maintenance) error { return mt.Cancel(cmd.Reason, m.Actor.ID, h.repo.Now()) })
 }

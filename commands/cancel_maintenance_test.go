@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/edusmarthub/edusmarthub/commands"
 	"github.com/edusmarthub/edusmarthub/domain"
 )
@@ -71,9 +69,6 @@ func TestCancelMaintenance(t *testing.T) {
 		w := f.scheduleWindow()
 		_, err := h.Handle(ctx, platformMeta(), commands.CancelMaintenance{MaintenanceID: w.MaintenanceID})
 		expectErr(t, err, domain.KindInvalid, "reason", nil)
-		_, err = h.Handle(ctx, platformMeta(), cancel(""))
-		expectErr(t, err, domain.KindInvalid, "maintenanceId", nil)
-		_, err = h.Handle(ctx, platformMeta(), cancel(uuid.NewString()))
-		expectErr(t, err, domain.KindNotFound, "", domain.ErrMaintenanceNotFound)
+		expectWindowIDChecked(t, h, platformMeta(), cancel)
 	})
 }

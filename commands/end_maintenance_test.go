@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/edusmarthub/edusmarthub/commands"
 	"github.com/edusmarthub/edusmarthub/domain"
 )
@@ -16,23 +14,16 @@ func TestEndMaintenance(t *testing.T) {
 	h := commands.NewEndMaintenanceHandler(f.repo)
 	ctx := context.Background()
 	start := f.now
+	endCmd := func(id string) commands.EndMaintenance { return commands.EndMaintenance{MaintenanceID: id} }
 
 	t.Run("by the workflow or a platform admin, once", func(t *testing.T) {
-		for name, m := range map[string]commands.Meta{"a service": maintenanceService(), "a platform admin": platformMeta()} {
-			t.Run(name, func(t *testing.T) {
-				f.now = start
-				w := f.startWindow()
-				f.now = w.EndsAt
-				res := expectOnce[commands.EndMaintenance](t, f, h, m, commands.EndMaintenance{MaintenanceID: w.MaintenanceID},
-					domain.MaintenanceScheduledType, domain.MaintenanceStartedType, domain.MaintenanceEndedType)
-				if res.Version != 3 {
-					t.Fatalf("result = %+v", res)
-				}
-				m.CommandID = uuid.NewString() // another command, not a redelivery
-				_, err := h.Handle(ctx, m, commands.EndMaintenance{MaintenanceID: w.MaintenanceID})
-				expectErr(t, err, domain.KindConflict, "", domain.ErrMaintenanceOver)
-			})
-		}
+		expectWindowStepOnce(t, f, h, func() commands.ScheduleMaintenance {
+			f.now = start
+			w := f.startWindow()
+			f.now = w.EndsAt
+			return w
+		}, endCmd, domain.ErrMaintenanceOver,
+			domain.MaintenanceScheduledType, domain.MaintenanceStartedType, domain.MaintenanceEndedType)
 	})
 
 	t.Run("not one that has not started", func(t *testing.T) {
@@ -60,9 +51,6 @@ func TestEndMaintenance(t *testing.T) {
 	})
 
 	t.Run("rejected", func(t *testing.T) {
-		_, err := h.Handle(ctx, platformMeta(), commands.EndMaintenance{MaintenanceID: " "})
-		expectErr(t, err, domain.KindInvalid, "maintenanceId", nil)
-		_, err = h.Handle(ctx, platformMeta(), commands.EndMaintenance{MaintenanceID: uuid.NewString()})
-		expectErr(t, err, domain.KindNotFound, "", domain.ErrMaintenanceNotFound)
+		expectWindowIDChecked(t, h, platformMeta(), endCmd)
 	})
 }

@@ -51,6 +51,40 @@ func (f *fixture) startWindow() commands.ScheduleMaintenance {
 	return w
 }
 
+// expectWindowStepOnce has the workflow (a service) and a platform admin
+// each take a window through one step: prepare readies a window for it,
+// the step appends its event once (a redelivery appends nothing), the
+// stream then holds want, and another command for the same step is
+// refused with again.
+func expectWindowStepOnce[C any](t *testing.T, f *fixture, h commands.Handler[C], prepare func() commands.ScheduleMaintenance,
+	cmd func(id string) C, again error, want ...string) {
+	t.Helper()
+	for name, m := range map[string]commands.Meta{"a service": maintenanceService(), "a platform admin": platformMeta()} {
+		t.Run(name, func(t *testing.T) {
+			w := prepare()
+			res := expectOnce(t, f, h, m, cmd(w.MaintenanceID), want...)
+			if res.Version != uint64(len(want)) {
+				t.Fatalf("result = %+v", res)
+			}
+			m.CommandID = uuid.NewString() // another command, not a redelivery
+			_, err := h.Handle(context.Background(), m, cmd(w.MaintenanceID))
+			expectErr(t, err, domain.KindConflict, "", again)
+		})
+	}
+}
+
+// expectWindowIDChecked checks that a command on a window refuses a blank
+// window ID and the ID of a window never scheduled.
+func expectWindowIDChecked[C any](t *testing.T, h commands.Handler[C], m commands.Meta, cmd func(id string) C) {
+	t.Helper()
+	for _, blank := range []string{"", " "} {
+		_, err := h.Handle(context.Background(), m, cmd(blank))
+		expectErr(t, err, domain.KindInvalid, "maintenanceId", nil)
+	}
+	_, err := h.Handle(context.Background(), m, cmd(uuid.NewString()))
+	expectErr(t, err, domain.KindNotFound, "", domain.ErrMaintenanceNotFound)
+}
+
 func TestScheduleMaintenance(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

@@ -21,13 +21,6 @@ func NewStartMaintenanceHandler(repo *Repository) StartMaintenanceHandler {
 }
 
 func (h StartMaintenanceHandler) Handle(ctx context.Context, m Meta, cmd StartMaintenance) (Result, error) {
-	if err := allowPlatform(m, true); err != nil {
-		return Result{}, err
-	}
-	if err := domain.RequireID("maintenanceId", cmd.MaintenanceID); err != nil {
-		return Result{}, err
-	}
-	m.SchoolID = domain.PlatformSchoolID
-	return Update(ctx, h.repo, m, func() *domain.Maintenance { return domain.NewMaintenance(cmd.MaintenanceID) },
+	return updateMaintenance(ctx, h.repo, m, true, cmd.MaintenanceID,
 		func(mt *domain.Maintenance) error { return mt.Start(h.repo.Now()) })
 }

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/edusmarthub/edusmarthub/commands"
 	"github.com/edusmarthub/edusmarthub/domain"
 )
@@ -17,23 +15,15 @@ func TestStartMaintenance(t *testing.T) {
 	h := commands.NewStartMaintenanceHandler(f.repo)
 	ctx := context.Background()
 	start := f.now
+	startCmd := func(id string) commands.StartMaintenance { return commands.StartMaintenance{MaintenanceID: id} }
 
 	t.Run("by the workflow or a platform admin, at its start time, once", func(t *testing.T) {
-		for name, m := range map[string]commands.Meta{"a service": maintenanceService(), "a platform admin": platformMeta()} {
-			t.Run(name, func(t *testing.T) {
-				f.now = start
-				w := f.scheduleWindow()
-				f.now = w.StartsAt
-				res := expectOnce[commands.StartMaintenance](t, f, h, m, commands.StartMaintenance{MaintenanceID: w.MaintenanceID},
-					domain.MaintenanceScheduledType, domain.MaintenanceStartedType)
-				if res.Version != 2 {
-					t.Fatalf("result = %+v", res)
-				}
-				m.CommandID = uuid.NewString() // another command, not a redelivery
-				_, err := h.Handle(ctx, m, commands.StartMaintenance{MaintenanceID: w.MaintenanceID})
-				expectErr(t, err, domain.KindConflict, "", domain.ErrMaintenanceStarted)
-			})
-		}
+		expectWindowStepOnce(t, f, h, func() commands.ScheduleMaintenance {
+			f.now = start
+			w := f.scheduleWindow()
+			f.now = w.StartsAt
+			return w
+		}, startCmd, domain.ErrMaintenanceStarted, domain.MaintenanceScheduledType, domain.MaintenanceStartedType)
 	})
 
 	t.Run("not before its start time", func(t *testing.T) {
@@ -62,9 +52,6 @@ func TestStartMaintenance(t *testing.T) {
 	})
 
 	t.Run("rejected", func(t *testing.T) {
-		_, err := h.Handle(ctx, maintenanceService(), commands.StartMaintenance{})
-		expectErr(t, err, domain.KindInvalid, "maintenanceId", nil)
-		_, err = h.Handle(ctx, maintenanceService(), commands.StartMaintenance{MaintenanceID: uuid.NewString()})
-		expectErr(t, err, domain.KindNotFound, "", domain.ErrMaintenanceNotFound)
+		expectWindowIDChecked(t, h, maintenanceService(), startCmd)
 	})
 }

@@ -152,13 +152,11 @@ func (mt *Maintenance) Schedule(in MaintenanceInput, at time.Time) error {
 // started late (the service was down) still starts, so that what it
 // announced happens and is recorded; ending it follows.
 func (mt *Maintenance) Start(at time.Time) error {
-	switch mt.status {
-	case "":
-		return mt.notFound()
-	case MaintenanceStatusStarted:
+	if err := mt.requireOpen(); err != nil {
+		return err
+	}
+	if mt.status == MaintenanceStatusStarted {
 		return ruleError(KindConflict, "", ErrMaintenanceStarted, "maintenance window %s is already started", mt.id)
-	case MaintenanceStatusEnded, MaintenanceStatusCancelled:
-		return mt.over()
 	}
 	if at.Before(mt.startsAt) {
 		return ruleError(KindConflict, "", ErrMaintenanceNotDue, "maintenance window %s starts at %s",
@@ -178,13 +176,11 @@ func (mt *Maintenance) Start(at time.Time) error {
 // End closes a started window, at its end time or earlier when the work is
 // done.
 func (mt *Maintenance) End(at time.Time) error {
-	switch mt.status {
-	case "":
-		return mt.notFound()
-	case MaintenanceStatusScheduled:
+	if err := mt.requireOpen(); err != nil {
+		return err
+	}
+	if mt.status == MaintenanceStatusScheduled {
 		return ruleError(KindConflict, "", ErrMaintenanceNotStarted, "maintenance window %s has not started", mt.id)
-	case MaintenanceStatusEnded, MaintenanceStatusCancelled:
-		return mt.over()
 	}
 	raise(mt, MaintenanceEnded{MaintenanceID: mt.id, SchoolID: PlatformSchoolID, At: at.UTC()})
 	return nil
@@ -200,22 +196,23 @@ func (mt *Maintenance) Cancel(reason, by string, at time.Time) error {
 	if err := RequireID("cancelledBy", by); err != nil {
 		return err
 	}
-	switch mt.status {
-	case "":
-		return mt.notFound()
-	case MaintenanceStatusEnded, MaintenanceStatusCancelled:
-		return mt.over()
+	if err := mt.requireOpen(); err != nil {
+		return err
 	}
 	raise(mt, MaintenanceCancelled{MaintenanceID: mt.id, SchoolID: PlatformSchoolID, Reason: reason, CancelledBy: by, At: at.UTC()})
 	return nil
 }
 
-func (mt *Maintenance) notFound() error {
-	return ruleError(KindNotFound, "", ErrMaintenanceNotFound, "maintenance window %s does not exist", mt.id)
-}
-
-func (mt *Maintenance) over() error {
-	return ruleError(KindConflict, "", ErrMaintenanceOver, "maintenance window %s is %s", mt.id, mt.status)
+// requireOpen checks the window exists and is not over (ended or
+// cancelled).
+func (mt *Maintenance) requireOpen() error {
+	switch mt.status {
+	case "":
+		return ruleError(KindNotFound, "", ErrMaintenanceNotFound, "maintenance window %s does not exist", mt.id)
+	case MaintenanceStatusEnded, MaintenanceStatusCancelled:
+		return ruleError(KindConflict, "", ErrMaintenanceOver, "maintenance window %s is %s", mt.id, mt.status)
+	}
+	return nil
 }
 
 func (mt *Maintenance) apply(e Event) {

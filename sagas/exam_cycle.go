@@ -246,15 +246,12 @@ func (w examCycle) Deadline(ctx context.Context, in *Instance, d Deadline) error
 		return in.Save(&st)
 	}
 	// The last reminder: the administrators decide now.
-	m := in.Meta("notify-office")
-	msg := ecExhaustedMessage(st)
-	res, err := w.d.Notifier.Notify(ctx, m, msg)
-	if err != nil {
+	if _, err := w.d.notify(ctx, in, "notify-office", ecExhaustedMessage(st), "waiting_for_admin",
+		fmt.Sprintf("reminder %d of %d sent and %d results still missing: the school's administrators are asked to publish when ready (%s)",
+			st.Reminders, examMaxReminders, st.missingCount(), st.progress())); err != nil {
 		return err
 	}
 	st.Waiting = true
-	in.Issued("waiting_for_admin", fmt.Sprintf("reminder %d of %d sent and %d results still missing: the school's administrators are asked to publish when ready (%s)",
-		st.Reminders, examMaxReminders, st.missingCount(), st.progress()), m, res)
 	return in.Save(&st)
 }
 
@@ -280,19 +277,13 @@ func (w examCycle) remind(ctx context.Context, in *Instance, st *examState) erro
 		}
 	}
 	for _, teacher := range slices.Sorted(maps.Keys(byTeacher)) {
-		recipient, name := ecOffice, "school office"
+		recipient, name := officeRecipient, "school office"
 		if teacher != "" {
 			t, _, err := commands.Load(ctx, w.d.Repo, domain.NewTeacher(teacher))
 			if err != nil {
 				return err
 			}
 			recipient, name = domain.RecipientInput{Kind: string(domain.RecipientTeacher), ID: teacher}, t.Name()
-		}
-		msg := ecReminderMessage(*st, recipient, name, byTeacher[teacher], names)
-		m := in.Meta("reminder:" + recipient.Kind + ":" + recipient.ID)
-		res, err := w.d.Notifier.Notify(ctx, m, msg)
-		if err != nil {
-			return err
 		}
 		var what []string
 		n := 0
@@ -304,7 +295,11 @@ func (w examCycle) remind(ctx context.Context, in *Instance, st *examState) erro
 		if teacher == "" {
 			who = "the administrators (nobody teaches it)"
 		}
-		in.Issued("reminder_sent", fmt.Sprintf("%s reminded of %d missing results: %s", who, n, strings.Join(what, ", ")), m, res)
+		if _, err := w.d.notify(ctx, in, "reminder:"+recipient.Kind+":"+recipient.ID,
+			ecReminderMessage(*st, recipient, name, byTeacher[teacher], names),
+			"reminder_sent", fmt.Sprintf("%s reminded of %d missing results: %s", who, n, strings.Join(what, ", "))); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -14,9 +14,6 @@ import (
 // package drafting; the hand-over to the office once the reminders are
 // used up is written here.
 
-// ecOffice is the school's office, an admin recipient.
-var ecOffice = domain.RecipientInput{Kind: string(domain.RecipientAdmin), ID: domain.OfficeRecipientID}
-
 // ecDueDate is the last day the results were due on, school-local.
 func ecDueDate(st examState) domain.Date {
 	loc, err := time.LoadLocation(st.Timezone)
@@ -63,7 +60,7 @@ func ecExhaustedMessage(st examState) Notification {
 	if st.SchoolName != "" {
 		b.WriteString("\n\n" + st.SchoolName)
 	}
-	return Notification{Recipients: []domain.RecipientInput{ecOffice},
+	return Notification{Recipients: []domain.RecipientInput{officeRecipient},
 		Subject: "Exam results still missing after " + fmt.Sprint(st.Reminders) + " reminders: " + st.Name,
 		Body:    b.String(), Category: string(domain.CategoryExam), RelatedTo: "exam-" + st.ExamID}
 }

@@ -17,11 +17,11 @@ import (
 func TestW3ExamCycleEndToEnd(t *testing.T) {
 	t.Parallel()
 	s := w3StartSystem(t, sagas.NewExamCycle)
-	tom := s.teacher("Tom Weber", "mathematics")
+	tom := w3Teacher(s, "Tom Weber", "mathematics")
 	class := s.create(s.path("/classes"), s.admin, map[string]any{"name": "5A", "gradeLevel": 5, "capacity": 30,
 		"subjects": []any{map[string]any{"subject": "mathematics", "teacherId": tom}}})
-	anna, maria := s.student("Anna Berg", class, "Maria Berg")
-	ben, paul := s.student("Ben Kern", class, "Paul Kern")
+	anna, maria := w3Student(s, "Anna Berg", class, "Maria Berg")
+	ben, paul := w3Student(s, "Ben Kern", class, "Paul Kern")
 
 	exam := s.create(s.path("/exams"), s.admin, map[string]any{"name": "Autumn tests", "term": "2026-autumn",
 		"subjects": []string{"mathematics"}, "classIds": []string{class}, "startDate": "2026-09-07", "endDate": "2026-09-11"})

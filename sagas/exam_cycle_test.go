@@ -1,7 +1,6 @@
 package sagas_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -89,12 +88,12 @@ func TestW3ExamCycle(t *testing.T) {
 	s := w3NewExamSchool(t, w)
 	w.pump()
 	wf := w.workflow(w3Exam, s.exam)
-	st := w3Data[w3ExamState](t, wf)
+	st := workflowData[w3ExamState](t, wf)
 	// Due at the end of Friday 11 September in Berlin + 72 h.
 	if st.Students != 4 || st.Expected != 8 || st.Recorded != 0 || !st.DueAt.Equal(w3UTC(2026, 9, 14, 22, 0)) {
 		t.Errorf("roster: %+v", st)
 	}
-	if r := w3StepReason(t, wf, "roster"); !strings.Contains(r, "4 students in 2 classes × 2 subjects (mathematics, english): 8 results expected") {
+	if r := stepReason(t, wf, "roster"); !strings.Contains(r, "4 students in 2 classes × 2 subjects (mathematics, english): 8 results expected") {
 		t.Errorf("roster: %s", r)
 	}
 
@@ -118,10 +117,10 @@ func TestW3ExamCycle(t *testing.T) {
 	for _, st := range wf.Steps {
 		t.Logf("%s: %s", st.Step, st.Reason)
 	}
-	if got := strings.Join(w3Steps(wf), " "); got != "roster results_recorded results_recorded results_recorded results_published guardians_notified results_analyzed completed" {
+	if got := strings.Join(stepNames(wf), " "); got != "roster results_recorded results_recorded results_recorded results_published guardians_notified results_analyzed completed" {
 		t.Errorf("steps: %s", got)
 	}
-	if r := w3StepReason(t, wf, "guardians_notified"); r != "report cards of 4 students sent to 3 guardians" {
+	if r := stepReason(t, wf, "guardians_notified"); r != "report cards of 4 students sent to 3 guardians" {
 		t.Errorf("guardians: %s", r)
 	}
 	for typ, want := range map[string]int{domain.ExamResultsPublishedType: 1, domain.ExamResultsAnalyzedType: 1, domain.MessageSentType: 3} {
@@ -134,7 +133,7 @@ func TestW3ExamCycle(t *testing.T) {
 		!strings.Contains(maria[0].Body, "49  below the pass mark") {
 		t.Errorf("Maria's messages: %+v", maria)
 	}
-	if got := w3Deadlines(wf); strings.Join(got, " ") != "results_due:cancelled" {
+	if got := deadlineStates(wf); strings.Join(got, " ") != "results_due:cancelled" {
 		t.Errorf("deadlines: %v", got)
 	}
 	w.at(w3UTC(2026, 9, 20, 0, 0))
@@ -196,7 +195,7 @@ func TestW3ExamCycleReminders(t *testing.T) {
 		t.Fatalf("fired %d after the last reminder", n)
 	}
 	wf := w.workflow(w3Exam, s.exam)
-	st := w3Data[w3ExamState](t, wf)
+	st := workflowData[w3ExamState](t, wf)
 	if wf.State != sagas.StateRunning || wf.Step != "waiting_for_admin" || !st.Waiting || st.Reminders != 3 {
 		t.Fatalf("after the reminders: %s at %s (%+v): %s", wf.State, wf.Step, st, wf.Reason)
 	}
@@ -214,26 +213,9 @@ func TestW3ExamCycleReminders(t *testing.T) {
 	if wf.State != sagas.StateCompleted || !strings.HasPrefix(wf.Reason, "results published by admin-1 (6 results of 4 students)") {
 		t.Errorf("%s: %s", wf.State, wf.Reason)
 	}
-	if got := w3Deadlines(wf); strings.Join(got, " ") != "results_due:fired results_due:fired results_due:fired" {
+	if got := deadlineStates(wf); strings.Join(got, " ") != "results_due:fired results_due:fired results_due:fired" {
 		t.Errorf("deadlines: %v", got)
 	}
-}
-
-// w3RefusingNotifier refuses messages to one recipient for good, as a
-// notifier refuses an unknown recipient.
-type w3RefusingNotifier struct {
-	next sagas.Notifier
-	kind domain.RecipientKind
-	id   string
-}
-
-func (n w3RefusingNotifier) Notify(ctx context.Context, m commands.Meta, msg sagas.Notification) (commands.Result, error) {
-	for _, r := range msg.Recipients {
-		if r.Kind == string(n.kind) && r.ID == n.id {
-			return commands.Result{}, domain.Invalid("recipients", "%s %s has no inbox", r.Kind, r.ID)
-		}
-	}
-	return n.next.Notify(ctx, m, msg)
 }
 
 // TestW3ExamCycleGuardianRefused: a guardian the notifier refuses for good
@@ -243,8 +225,7 @@ func TestW3ExamCycleGuardianRefused(t *testing.T) {
 	t.Parallel()
 	w := w3NewWorld(t, sagas.NewExamCycle)
 	s := w3NewExamSchool(t, w)
-	w.deps.Notifier = w3RefusingNotifier{next: w.deps.Notifier, kind: domain.RecipientGuardian, id: s.paul}
-	w.restart()
+	w.note.refuse(domain.RecipientGuardian, s.paul)
 	s.mathematics()
 	s.record(s.admin(), map[string]map[string]float64{s.anna: {"english": 72}, s.ben: {"english": 58},
 		s.carl: {"english": 49}, s.dana: {"english": 77}})
@@ -254,7 +235,7 @@ func TestW3ExamCycleGuardianRefused(t *testing.T) {
 		t.Fatalf("%s at %s: %s", wf.State, wf.Step, wf.Reason)
 	}
 	want := "report cards of 4 students sent to 2 guardians; refused for 1: " + s.paul + " (recipients: guardian " + s.paul + " has no inbox)"
-	if r := w3StepReason(t, wf, "guardians_notified"); r != want {
+	if r := stepReason(t, wf, "guardians_notified"); r != want {
 		t.Errorf("guardians:\n got %s\nwant %s", r, want)
 	}
 	if len(w.messagesTo(domain.RecipientGuardian, s.rita)) != 1 {

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/edusmarthub/edusmarthub/commands"
 	"github.com/edusmarthub/edusmarthub/domain"
@@ -193,23 +192,13 @@ func (w *interventionWorkflow) open(ctx context.Context, in *Instance, st *ivSta
 	st.StudentID, st.Origin, st.RiskEventID, st.RiskScore = e.StudentID, ivOriginRisk, t.ID.String(), e.Score
 	st.LatestRisk = &ivRisk{EventID: t.ID.String(), Level: string(e.Level), Score: e.Score, At: e.At}
 
-	student, _, err := commands.Load(ctx, w.d.Repo, domain.NewStudent(e.StudentID))
-	if err != nil {
+	student, err := loadActiveStudent(ctx, w.d.Repo, in, e.StudentID, "no intervention")
+	if err != nil || student == nil {
 		return err
 	}
-	switch {
-	case student.RequireInSchool(in.SchoolID()) != nil:
-		in.Fail("student_unknown", fmt.Sprintf("student %s is not a student of school %s: no intervention", e.StudentID, in.SchoolID()))
-		return nil
-	case !student.Active():
-		in.Complete(fmt.Sprintf("%s is withdrawn: no intervention", spStudentLabel(student)))
-		return nil
-	}
-	var class *domain.Class
-	if id := student.ClassID(); id != "" {
-		if class, _, err = commands.Load(ctx, w.d.Repo, domain.NewClass(id)); err != nil {
-			return err
-		}
+	class, err := loadClassOf(ctx, w.d.Repo, student)
+	if err != nil {
+		return err
 	}
 	subjects, err := w.concernSubjects(ctx, e)
 	if err != nil {
@@ -217,21 +206,18 @@ func (w *interventionWorkflow) open(ctx context.Context, in *Instance, st *ivSta
 	}
 	teacher, why := ivClassTeacher(class, subjects)
 	if teacher == "" {
-		reason := fmt.Sprintf("no teacher to assign the intervention for %s to: %s", spStudentLabel(student), why)
+		reason := fmt.Sprintf("no teacher to assign the intervention for %s to: %s", studentLabel(student), why)
 		school, _, err := spNames(ctx, w.d.Repo, in.SchoolID(), "")
 		if err != nil {
 			return err
 		}
 		subject, body := ivNoTeacherNotice(ivNamesOf(school, student, class, ""), e, why)
-		m := in.Meta("notify_office_no_teacher")
-		res, err := w.d.Notifier.Notify(ctx, m, Notification{
-			Recipients: ivOffice(), Subject: subject, Body: body,
+		if _, err := w.d.notify(ctx, in, "notify_office_no_teacher", Notification{
+			Recipients: []domain.RecipientInput{officeRecipient}, Subject: subject, Body: body,
 			Category: string(domain.CategoryIntervention), RelatedTo: "student-" + e.StudentID,
-		})
-		if err != nil {
+		}, "office_notified", "told the school's administrators that no teacher can be assigned"); err != nil {
 			return err
 		}
-		in.Issued("office_notified", "told the school's administrators that no teacher can be assigned", m, res)
 		in.Fail("no_teacher", reason)
 		return nil
 	}
@@ -256,7 +242,7 @@ func (w *interventionWorkflow) open(ctx context.Context, in *Instance, st *ivSta
 	}
 	st.InterventionID, st.AssignedTo, st.Plan, st.FollowUpDue = id, teacher, plan, due
 	in.Issued("intervention_opened", fmt.Sprintf("intervention %s opened with %s, assigned to teacher %s (%s), follow-up due by %s",
-		id, spCount(len(plan), "plan item"), teacher, why, due), m, res)
+		id, count(len(plan), "plan item"), teacher, why, due), m, res)
 
 	st.OpenedOn = domain.DateOf(in.Now())
 	school, teacherName, err := spNames(ctx, w.d.Repo, in.SchoolID(), teacher)
@@ -265,27 +251,21 @@ func (w *interventionWorkflow) open(ctx context.Context, in *Instance, st *ivSta
 	}
 	names := ivNamesOf(school, student, class, teacherName)
 	subject, body := drafting.InterventionOpened(ivOpened(names, ivReason(e), plan, due))
-	m = in.Meta("notify_teacher")
-	res, err = w.d.Notifier.Notify(ctx, m, Notification{
-		Recipients: spRecipients(domain.RecipientTeacher, []string{teacher}), Subject: subject, Body: body,
+	if _, err := w.d.notify(ctx, in, "notify_teacher", Notification{
+		Recipients: recipients(domain.RecipientTeacher, teacher), Subject: subject, Body: body,
 		Category: string(domain.CategoryIntervention), RelatedTo: "student-" + e.StudentID,
-	})
-	if err != nil {
+	}, "teacher_notified", fmt.Sprintf("sent the plan to teacher %s", teacher)); err != nil {
 		return err
 	}
-	in.Issued("teacher_notified", fmt.Sprintf("sent the plan to teacher %s", teacher), m, res)
 
 	if guardians := student.GuardianIDs(); len(guardians) > 0 {
 		subject, body := drafting.InterventionOpenedGuardians(ivOpened(names, "", ivGuardianPlan(plan), due))
-		m = in.Meta("notify_guardians")
-		res, err = w.d.Notifier.Notify(ctx, m, Notification{
-			Recipients: spRecipients(domain.RecipientGuardian, guardians), Subject: subject, Body: body,
+		if _, err := w.d.notify(ctx, in, "notify_guardians", Notification{
+			Recipients: recipients(domain.RecipientGuardian, guardians...), Subject: subject, Body: body,
 			Category: string(domain.CategoryIntervention), RelatedTo: "student-" + e.StudentID,
-		})
-		if err != nil {
+		}, "guardians_informed", fmt.Sprintf("informed %s of the intervention", count(len(guardians), "guardian"))); err != nil {
 			return err
 		}
-		in.Issued("guardians_informed", fmt.Sprintf("informed %s of the intervention", spCount(len(guardians), "guardian")), m, res)
 	}
 	return w.await(in, st, due, "")
 }
@@ -367,7 +347,7 @@ func (w *interventionWorkflow) laterRisk(ctx context.Context, in *Instance, st *
 		note += ", after assessment " + e.Basis.AssessmentID
 	}
 	note += "): " + ivFactorDigest(e.Factors)
-	note = ivTruncate(note, 2000)
+	note = clip(note, 2000)
 	if st.Origin == ivOriginByHand {
 		if previous != nil && previous.Level == string(domain.RiskLow) {
 			in.Record("risk_still_low", fmt.Sprintf("risk assessed low again (%.2f) on %s; teacher %s was told already", e.Score, on, st.AssignedTo))
@@ -378,17 +358,12 @@ func (w *interventionWorkflow) laterRisk(ctx context.Context, in *Instance, st *
 			return err
 		}
 		subject, body := ivRiskDownForOwner(names, note)
-		m := in.Meta("notify_teacher_risk_low")
-		res, err := w.d.Notifier.Notify(ctx, m, Notification{
-			Recipients: spRecipients(domain.RecipientTeacher, []string{st.AssignedTo}), Subject: subject, Body: body,
+		_, err = w.d.notify(ctx, in, "notify_teacher_risk_low", Notification{
+			Recipients: recipients(domain.RecipientTeacher, st.AssignedTo), Subject: subject, Body: body,
 			Category: string(domain.CategoryIntervention), RelatedTo: "student-" + st.StudentID,
-		})
-		if err != nil {
-			return err
-		}
-		in.Issued("risk_low_told", fmt.Sprintf("risk assessed low (%.2f) on %s; intervention %s was opened by hand, so teacher %s decides whether to close it",
-			e.Score, on, st.InterventionID, st.AssignedTo), m, res)
-		return nil
+		}, "risk_low_told", fmt.Sprintf("risk assessed low (%.2f) on %s; intervention %s was opened by hand, so teacher %s decides whether to close it",
+			e.Score, on, st.InterventionID, st.AssignedTo))
+		return err
 	}
 	m := in.Meta("close_intervention")
 	res, err := commands.NewCloseInterventionHandler(w.d.Repo).Handle(ctx, m, commands.CloseIntervention{
@@ -411,26 +386,20 @@ func (w *interventionWorkflow) laterRisk(ctx context.Context, in *Instance, st *
 		TeacherName: names.Teacher, Outcome: domain.OutcomeResolved, Note: note,
 		Reason: fmt.Sprintf("a later assessment brought the risk down to low (%.2f) on %s", e.Score, on)}
 	subject, body := drafting.InterventionClosed(closure)
-	m = in.Meta("notify_teacher_closed")
-	res, err = w.d.Notifier.Notify(ctx, m, Notification{
-		Recipients: spRecipients(domain.RecipientTeacher, []string{st.AssignedTo}), Subject: subject, Body: body,
+	if _, err := w.d.notify(ctx, in, "notify_teacher_closed", Notification{
+		Recipients: recipients(domain.RecipientTeacher, st.AssignedTo), Subject: subject, Body: body,
 		Category: string(domain.CategoryIntervention), RelatedTo: "student-" + st.StudentID,
-	})
-	if err != nil {
+	}, "teacher_notified", fmt.Sprintf("told teacher %s the intervention is closed", st.AssignedTo)); err != nil {
 		return err
 	}
-	in.Issued("teacher_notified", fmt.Sprintf("told teacher %s the intervention is closed", st.AssignedTo), m, res)
 	if guardians := student.GuardianIDs(); len(guardians) > 0 {
 		subject, body := drafting.InterventionClosedGuardians(closure)
-		m = in.Meta("notify_guardians_closed")
-		res, err = w.d.Notifier.Notify(ctx, m, Notification{
-			Recipients: spRecipients(domain.RecipientGuardian, guardians), Subject: subject, Body: body,
+		if _, err := w.d.notify(ctx, in, "notify_guardians_closed", Notification{
+			Recipients: recipients(domain.RecipientGuardian, guardians...), Subject: subject, Body: body,
 			Category: string(domain.CategoryIntervention), RelatedTo: "student-" + st.StudentID,
-		})
-		if err != nil {
+		}, "guardians_informed", fmt.Sprintf("told %s the intervention is closed", count(len(guardians), "guardian"))); err != nil {
 			return err
 		}
-		in.Issued("guardians_informed", fmt.Sprintf("told %s the intervention is closed", spCount(len(guardians), "guardian")), m, res)
 	}
 	in.Complete(fmt.Sprintf("risk down to low (%.2f) on %s: intervention %s closed as resolved", e.Score, on, st.InterventionID))
 	return nil
@@ -468,7 +437,7 @@ func (w *interventionWorkflow) Deadline(ctx context.Context, in *Instance, d Dea
 	reason := fmt.Sprintf("no follow-up of intervention %s was recorded by %s", st.InterventionID, st.FollowUpDue)
 	if st.Escalations > 0 {
 		reason = fmt.Sprintf("still no follow-up of intervention %s (due by %s; %s to the administrators already)", st.InterventionID,
-			st.FollowUpDue, spCount(st.Escalations, "notice"))
+			st.FollowUpDue, count(st.Escalations, "notice"))
 	}
 	step := "escalated"
 	switch {
@@ -507,19 +476,16 @@ func (w *interventionWorkflow) Deadline(ctx context.Context, in *Instance, d Dea
 	if step == "office_reminded" {
 		subject, body = ivReminderNotice(st, names, reason)
 	}
-	m := in.Meta("notify_office")
-	res, err := w.d.Notifier.Notify(ctx, m, Notification{
-		Recipients: ivOffice(), Subject: subject, Body: body,
+	if _, err := w.d.notify(ctx, in, "notify_office", Notification{
+		Recipients: []domain.RecipientInput{officeRecipient}, Subject: subject, Body: body,
 		Category: string(domain.CategoryIntervention), RelatedTo: "student-" + st.StudentID,
-	})
-	if err != nil {
+	}, "office_notified", "told the school's administrators that the follow-up is overdue"); err != nil {
 		return err
 	}
-	in.Issued("office_notified", "told the school's administrators that the follow-up is overdue", m, res)
 
 	if st.Escalations >= ivMaxEscalations {
 		in.Record("reminders_exhausted", fmt.Sprintf("%s to the administrators in a row without a follow-up: no further reminder; "+
-			"the workflow waits for a follow-up, a low risk or the closing", spCount(st.Escalations, "notice")))
+			"the workflow waits for a follow-up, a low risk or the closing", count(st.Escalations, "notice")))
 		return in.Save(st)
 	}
 	next := domain.DateOf(in.Now().Add(w.period()))
@@ -535,11 +501,9 @@ func (w *interventionWorkflow) names(ctx context.Context, schoolID, studentID, t
 	if err != nil {
 		return ivNames{}, nil, err
 	}
-	var class *domain.Class
-	if id := student.ClassID(); id != "" {
-		if class, _, err = commands.Load(ctx, w.d.Repo, domain.NewClass(id)); err != nil {
-			return ivNames{}, nil, err
-		}
+	class, err := loadClassOf(ctx, w.d.Repo, student)
+	if err != nil {
+		return ivNames{}, nil, err
 	}
 	school, teacher, err := spNames(ctx, w.d.Repo, schoolID, teacherID)
 	if err != nil {
@@ -658,7 +622,7 @@ func ivPlan(factors []domain.RiskFactor) []string {
 	})
 	var plan []string
 	for _, it := range items {
-		plan = append(plan, ivTruncate(ivPlanItem(it.f), 500))
+		plan = append(plan, clip(ivPlanItem(it.f), 500))
 	}
 	if len(plan) == 0 {
 		plan = []string{"Review the student's recent grades and attendance with them and their guardians (no single factor stood out)."}
@@ -685,7 +649,7 @@ func ivPlanItem(f domain.RiskFactor) string {
 func ivReason(e domain.RiskAssessed) string {
 	r := fmt.Sprintf("Risk assessed high (%.2f) on %s by the rule-based analysis %s: %s", e.Score, domain.DateOf(e.At), e.Method,
 		ivFactorDigest(e.Factors))
-	return ivTruncate(r, 1000)
+	return clip(r, 1000)
 }
 
 // ivFactorDigest joins the reasons of the factors that added to the score.
@@ -706,25 +670,9 @@ func ivFactorDigest(factors []domain.RiskFactor) string {
 // recorded any time on its due date is in time.
 func ivEndOf(d domain.Date) time.Time { return d.AddDays(1).Time() }
 
-func ivOffice() []domain.RecipientInput {
-	return []domain.RecipientInput{{Kind: string(domain.RecipientAdmin), ID: domain.OfficeRecipientID}}
-}
-
 func ivPeriodWords(d time.Duration) string {
 	if d%(24*time.Hour) == 0 {
-		return spCount(int(d/(24*time.Hour)), "day")
+		return count(int(d/(24*time.Hour)), "day")
 	}
 	return d.String()
-}
-
-// ivTruncate cuts s to at most n bytes on a rune boundary, marking the cut.
-func ivTruncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

@@ -1,7 +1,6 @@
 package sagas_test
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -24,21 +23,12 @@ type w2IvData struct {
 	Escalations    int         `json:"escalations"`
 }
 
-func w2Data(t *testing.T, w sagas.Workflow) w2IvData {
-	t.Helper()
-	var d w2IvData
-	if err := json.Unmarshal(w.Data, &d); err != nil {
-		t.Fatalf("data %s: %v", w.Data, err)
-	}
-	return d
-}
-
 // highRisk records a grade that puts the fixture's student at high risk
 // (mathematics 20 with 60% attendance: 0.30 + 0.067 + 0.25 = 0.62) and
 // returns the student's intervention workflow.
 func (f *w2Fixture) highRisk() sagas.Workflow {
 	f.t.Helper()
-	f.dir.set(f.student, sagas.AttendanceSummary{Present: 15, Absent: 10})
+	f.dir.setAttendance(f.student, sagas.AttendanceSummary{Present: 15, Absent: 10})
 	f.record(f.student, "mathematics", 20)
 	f.pump()
 	ws := f.interventionWorkflows(f.student)
@@ -49,12 +39,7 @@ func (f *w2Fixture) highRisk() sagas.Workflow {
 }
 
 func (f *w2Fixture) intervention(id string) *domain.Intervention {
-	f.t.Helper()
-	iv, _, err := commands.Load(f.ctx, f.repo, domain.NewIntervention(id))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return iv
+	return load(f.world, domain.NewIntervention(id))
 }
 
 func (f *w2Fixture) followUp(interventionID, next string) {
@@ -63,30 +48,20 @@ func (f *w2Fixture) followUp(interventionID, next string) {
 		commands.RecordInterventionFollowUp{InterventionID: interventionID, Note: "Met Ada; catch-up work agreed", NextFollowUpDue: next}))
 }
 
-func w2OfficeMessages(f *w2Fixture) []domain.MessageSent {
-	var out []domain.MessageSent
-	for _, m := range f.messages() {
-		if slices.Contains(w2To(m), "admin:office") {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 func TestInterventionWorkflowOpensOnHighRisk(t *testing.T) {
 	t.Parallel()
 	f := w2NewFixture(t)
 	opened := f.clock.Now().Add(time.Hour) // highRisk records an hour on
 	w := f.highRisk()
 
-	w2WantState(t, w, sagas.StateRunning, "")
-	if got, want := w2Steps(w), []string{"intervention_opened", "teacher_notified", "guardians_informed", "waiting_follow_up"}; !slices.Equal(got, want) {
+	wantState(t, w, sagas.StateRunning, "")
+	if got, want := stepNames(w), []string{"intervention_opened", "teacher_notified", "guardians_informed", "waiting_follow_up"}; !slices.Equal(got, want) {
 		t.Fatalf("steps %v, want %v", got, want)
 	}
 	if w.Subject != "student-"+f.student || w.SchoolID != f.school {
 		t.Errorf("subject %q school %q", w.Subject, f.school)
 	}
-	d := w2Data(t, w)
+	d := workflowData[w2IvData](t, w)
 	iv := f.intervention(d.InterventionID)
 	due := domain.DateOf(opened.Add(14 * w2Day))
 	switch {
@@ -146,7 +121,7 @@ func TestInterventionWorkflowOpensOnHighRisk(t *testing.T) {
 	if w.Step != "risk_still_high" || len(f.interventionWorkflows(f.student)) != 1 {
 		t.Fatalf("step %s, %d workflows", w.Step, len(f.interventionWorkflows(f.student)))
 	}
-	w2WantCount(t, f, "intervention.opened.v1", 1)
+	f.wantCount("intervention.opened.v1", 1)
 }
 
 // TestInterventionWorkflowEscalatesAfterRestartOnce: the follow-up
@@ -157,14 +132,14 @@ func TestInterventionWorkflowEscalatesAfterRestartOnce(t *testing.T) {
 	t.Parallel()
 	f := w2NewFixture(t)
 	w := f.highRisk()
-	d := w2Data(t, w)
+	d := workflowData[w2IvData](t, w)
 	old := f.rt
 	f.restart()
 
-	if n := f.fire(14 * w2Day); n != 0 {
+	if n := f.fireAfter(14 * w2Day); n != 0 {
 		t.Fatalf("%d deadlines fired before the end of the due date", n)
 	}
-	if n := f.fire(w2Day); n != 1 {
+	if n := f.fireAfter(w2Day); n != 1 {
 		t.Fatalf("%d deadlines fired at the end of the due date, want 1", n)
 	}
 	for _, rt := range []*sagas.Runtime{old, f.rt} {
@@ -173,8 +148,8 @@ func TestInterventionWorkflowEscalatesAfterRestartOnce(t *testing.T) {
 		}
 	}
 	f.pump()
-	w2WantCount(t, f, "intervention.escalated.v1", 1)
-	office := w2OfficeMessages(f)
+	f.wantCount("intervention.escalated.v1", 1)
+	office := f.messagesTo(domain.RecipientAdmin, domain.OfficeRecipientID)
 	if len(office) != 1 || !strings.HasPrefix(office[0].Subject, "Escalated: intervention for Ada Lovelace (5B)") || !strings.Contains(office[0].Body, "no follow-up of intervention "+d.InterventionID+" was recorded by "+d.FollowUpDue.String()) {
 		t.Fatalf("office messages %+v", office)
 	}
@@ -182,24 +157,24 @@ func TestInterventionWorkflowEscalatesAfterRestartOnce(t *testing.T) {
 		t.Fatal("intervention not escalated")
 	}
 	w = f.workflow(w.Type, w.BusinessID)
-	w2WantState(t, w, sagas.StateRunning, "")
-	if got := w2Steps(w)[4:]; !slices.Equal(got, []string{"escalated", "office_notified", "waiting_follow_up"}) {
-		t.Fatalf("steps %v", w2Steps(w))
+	wantState(t, w, sagas.StateRunning, "")
+	if got := stepNames(w)[4:]; !slices.Equal(got, []string{"escalated", "office_notified", "waiting_follow_up"}) {
+		t.Fatalf("steps %v", stepNames(w))
 	}
 
 	// Each further period without a follow-up reminds the office, up to
 	// three notices in a row.
-	if n := f.fire(15 * w2Day); n != 1 {
+	if n := f.fireAfter(15 * w2Day); n != 1 {
 		t.Fatalf("second period: %d fired", n)
 	}
-	if n := f.fire(15 * w2Day); n != 1 {
+	if n := f.fireAfter(15 * w2Day); n != 1 {
 		t.Fatalf("third period: %d fired", n)
 	}
-	if n := f.fire(30 * w2Day); n != 0 {
+	if n := f.fireAfter(30 * w2Day); n != 0 {
 		t.Fatalf("after three notices: %d fired", n)
 	}
-	w2WantCount(t, f, "intervention.escalated.v1", 1)
-	if office := w2OfficeMessages(f); len(office) != 3 || !strings.HasPrefix(office[2].Subject, "Reminder:") {
+	f.wantCount("intervention.escalated.v1", 1)
+	if office := f.messagesTo(domain.RecipientAdmin, domain.OfficeRecipientID); len(office) != 3 || !strings.HasPrefix(office[2].Subject, "Reminder:") {
 		t.Fatalf("%d office messages, want 3 with reminders", len(office))
 	}
 	w = f.workflow(w.Type, w.BusinessID)
@@ -211,7 +186,7 @@ func TestInterventionWorkflowEscalatesAfterRestartOnce(t *testing.T) {
 	f.followUp(d.InterventionID, "")
 	f.pump()
 	w = f.workflow(w.Type, w.BusinessID)
-	if w.Step != "waiting_follow_up" || w2Data(t, w).Escalations != 0 || !strings.Contains(w.Steps[len(w.Steps)-1].Reason, "no next date given") {
+	if w.Step != "waiting_follow_up" || workflowData[w2IvData](t, w).Escalations != 0 || !strings.Contains(w.Steps[len(w.Steps)-1].Reason, "no next date given") {
 		t.Fatalf("after the follow-up: step %s data %s", w.Step, w.Data)
 	}
 }
@@ -223,24 +198,24 @@ func TestInterventionWorkflowFollowUpInTime(t *testing.T) {
 	t.Parallel()
 	f := w2NewFixture(t)
 	w := f.highRisk()
-	d := w2Data(t, w)
+	d := workflowData[w2IvData](t, w)
 	f.clock.Advance(10 * w2Day)
 	next := domain.DateOf(f.clock.Now().Add(20 * w2Day))
 	f.followUp(d.InterventionID, next.String())
 	f.pump()
 
 	w = f.workflow(w.Type, w.BusinessID)
-	if w.Step != "waiting_follow_up" || !w2Data(t, w).FollowUpDue.Equal(next) {
-		t.Fatalf("step %s due %s, want the follow-up's %s", w.Step, w2Data(t, w).FollowUpDue, next)
+	if w.Step != "waiting_follow_up" || !workflowData[w2IvData](t, w).FollowUpDue.Equal(next) {
+		t.Fatalf("step %s due %s, want the follow-up's %s", w.Step, workflowData[w2IvData](t, w).FollowUpDue, next)
 	}
-	if n := f.fire(10 * w2Day); n != 0 { // past the first due date
+	if n := f.fireAfter(10 * w2Day); n != 0 { // past the first due date
 		t.Fatalf("%d fired after a follow-up in time", n)
 	}
-	w2WantCount(t, f, "intervention.escalated.v1", 0)
-	if n := f.fire(11 * w2Day); n != 1 { // past the end of the new one
+	f.wantCount("intervention.escalated.v1", 0)
+	if n := f.fireAfter(11 * w2Day); n != 1 { // past the end of the new one
 		t.Fatalf("%d fired at the new due date, want 1", n)
 	}
-	w2WantCount(t, f, "intervention.escalated.v1", 1)
+	f.wantCount("intervention.escalated.v1", 1)
 }
 
 // TestInterventionWorkflowFollowUpNotYetDelivered: the deadline fires
@@ -251,13 +226,13 @@ func TestInterventionWorkflowFollowUpNotYetDelivered(t *testing.T) {
 	t.Parallel()
 	f := w2NewFixture(t)
 	w := f.highRisk()
-	d := w2Data(t, w)
+	d := workflowData[w2IvData](t, w)
 	f.clock.Advance(14 * w2Day)
 	f.followUp(d.InterventionID, "") // on the due date: in time
-	if n := f.fire(w2Day); n != 1 {
+	if n := f.fireAfter(w2Day); n != 1 {
 		t.Fatalf("%d fired", n)
 	}
-	w2WantCount(t, f, "intervention.escalated.v1", 0)
+	f.wantCount("intervention.escalated.v1", 0)
 	w = f.workflow(w.Type, w.BusinessID)
 	if !strings.Contains(w.Steps[len(w.Steps)-1].Reason, "was recorded in time") {
 		t.Fatalf("last step %+v", w.Steps[len(w.Steps)-1])
@@ -275,9 +250,9 @@ func TestInterventionWorkflowClosedByALaterLowRisk(t *testing.T) {
 	t.Parallel()
 	f := w2NewFixture(t)
 	w := f.highRisk()
-	d := w2Data(t, w)
+	d := workflowData[w2IvData](t, w)
 
-	f.dir.set(f.student, sagas.AttendanceSummary{Present: 20})
+	f.dir.setAttendance(f.student, sagas.AttendanceSummary{Present: 20})
 	f.record(f.student, "mathematics", 30) // mark 25 → 0.375 + 0.067: medium
 	f.pump()
 	w = f.workflow(w.Type, w.BusinessID)
@@ -289,7 +264,7 @@ func TestInterventionWorkflowClosedByALaterLowRisk(t *testing.T) {
 	f.pump()
 
 	w = f.workflow(w.Type, w.BusinessID)
-	w2WantState(t, w, sagas.StateCompleted, "risk down to low (0.09)")
+	wantState(t, w, sagas.StateCompleted, "risk down to low (0.09)")
 	iv := f.intervention(d.InterventionID)
 	if iv.Status() != domain.InterventionStatusClosed || iv.Outcome() != domain.OutcomeResolved {
 		t.Fatalf("intervention %s %s", iv.Status(), iv.Outcome())
@@ -308,8 +283,8 @@ func TestInterventionWorkflowClosedByALaterLowRisk(t *testing.T) {
 		t.Fatalf("closing messages %v %q", got, last[1].Subject)
 	}
 	// The second low assessment found the workflow finished.
-	w2WantCount(t, f, "intervention.closed.v1", 1)
-	if n := f.fire(30 * w2Day); n != 0 {
+	f.wantCount("intervention.closed.v1", 1)
+	if n := f.fireAfter(30 * w2Day); n != 0 {
 		t.Fatalf("%d deadlines fired after the closing", n)
 	}
 }
@@ -318,16 +293,16 @@ func TestInterventionWorkflowClosedByAnAdmin(t *testing.T) {
 	t.Parallel()
 	f := w2NewFixture(t)
 	w := f.highRisk()
-	d := w2Data(t, w)
+	d := workflowData[w2IvData](t, w)
 	f.must(commands.NewCloseInterventionHandler(f.repo).Handle(f.ctx, f.admin(), commands.CloseIntervention{
 		InterventionID: d.InterventionID, Outcome: "withdrawn", Note: "handled by the school counsellor"}))
 	f.pump()
-	w2WantState(t, f.workflow(w.Type, w.BusinessID), sagas.StateCompleted,
+	wantState(t, f.workflow(w.Type, w.BusinessID), sagas.StateCompleted,
 		"intervention closed by admin-1 as withdrawn: handled by the school counsellor")
-	if n := f.fire(30 * w2Day); n != 0 {
+	if n := f.fireAfter(30 * w2Day); n != 0 {
 		t.Fatalf("%d deadlines fired after the closing", n)
 	}
-	w2WantCount(t, f, "intervention.escalated.v1", 0)
+	f.wantCount("intervention.escalated.v1", 0)
 }
 
 // TestInterventionWorkflowFailsWithoutATeacher: a student in no class has
@@ -338,12 +313,12 @@ func TestInterventionWorkflowFailsWithoutATeacher(t *testing.T) {
 	f := w2NewFixture(t)
 	f.student = f.enroll("Bob Moore", "bob.parent@example.org")
 	w := f.highRisk()
-	w2WantState(t, w, sagas.StateFailed, "no teacher to assign the intervention for Bob Moore")
+	wantState(t, w, sagas.StateFailed, "no teacher to assign the intervention for Bob Moore")
 	if !strings.Contains(w.Reason, "the student is in no class") || w.Step != "no_teacher" {
 		t.Fatalf("step %s reason %q", w.Step, w.Reason)
 	}
-	w2WantCount(t, f, "intervention.opened.v1", 0)
-	if office := w2OfficeMessages(f); len(office) != 1 || !strings.Contains(office[0].Body, "open an intervention by hand") {
+	f.wantCount("intervention.opened.v1", 0)
+	if office := f.messagesTo(domain.RecipientAdmin, domain.OfficeRecipientID); len(office) != 1 || !strings.Contains(office[0].Body, "open an intervention by hand") {
 		t.Fatalf("office messages %+v", office)
 	}
 	// A later high risk starts a new workflow (the failed one is
@@ -370,7 +345,7 @@ func TestInterventionWorkflowAdoptsAnInterventionOpenedByHand(t *testing.T) {
 		t.Fatalf("%d workflows", len(ws))
 	}
 	w := ws[0]
-	if d := w2Data(t, w); d.Origin != "by_hand" || d.InterventionID != "iv-by-hand" || w.Step != "waiting_follow_up" ||
+	if d := workflowData[w2IvData](t, w); d.Origin != "by_hand" || d.InterventionID != "iv-by-hand" || w.Step != "waiting_follow_up" ||
 		!w.Deadlines[0].DueAt.Equal(due.AddDays(1).Time()) {
 		t.Fatalf("step %s data %s deadlines %+v", w.Step, w.Data, w.Deadlines)
 	}
@@ -379,13 +354,13 @@ func TestInterventionWorkflowAdoptsAnInterventionOpenedByHand(t *testing.T) {
 	}
 
 	// A high risk now: the running workflow records it, opens nothing.
-	f.dir.set(f.student, sagas.AttendanceSummary{Present: 15, Absent: 10})
+	f.dir.setAttendance(f.student, sagas.AttendanceSummary{Present: 15, Absent: 10})
 	f.record(f.student, "mathematics", 20)
 	f.pump()
-	w2WantCount(t, f, "intervention.opened.v1", 1)
+	f.wantCount("intervention.opened.v1", 1)
 
 	// A low risk: the teacher is told, the intervention stays open.
-	f.dir.set(f.student, sagas.AttendanceSummary{Present: 20})
+	f.dir.setAttendance(f.student, sagas.AttendanceSummary{Present: 20})
 	f.record(f.student, "mathematics", 95)
 	f.record(f.student, "mathematics", 95)
 	f.pump()
@@ -393,13 +368,13 @@ func TestInterventionWorkflowAdoptsAnInterventionOpenedByHand(t *testing.T) {
 	if w.State != sagas.StateRunning || f.intervention("iv-by-hand").Status() != domain.InterventionStatusOpen {
 		t.Fatalf("state %s", w.State)
 	}
-	if !slices.Contains(w2Steps(w), "risk_low_told") {
-		t.Fatalf("steps %v", w2Steps(w))
+	if !slices.Contains(stepNames(w), "risk_low_told") {
+		t.Fatalf("steps %v", stepNames(w))
 	}
-	if n := f.fire(8 * w2Day); n != 1 {
+	if n := f.fireAfter(8 * w2Day); n != 1 {
 		t.Fatalf("%d fired", n)
 	}
-	w2WantCount(t, f, "intervention.escalated.v1", 1)
+	f.wantCount("intervention.escalated.v1", 1)
 }
 
 // TestInterventionWorkflowRedelivery: every event twice, and the whole
@@ -410,9 +385,9 @@ func TestInterventionWorkflowRedelivery(t *testing.T) {
 	f := w2NewFixture(t)
 	f.twice = true
 	w := f.highRisk()
-	f.fire(15 * w2Day)
+	f.fireAfter(15 * w2Day)
 	f.pump()
-	f.dir.set(f.student, sagas.AttendanceSummary{Present: 20})
+	f.dir.setAttendance(f.student, sagas.AttendanceSummary{Present: 20})
 	f.record(f.student, "mathematics", 95)
 	f.record(f.student, "mathematics", 95)
 	f.pump()
@@ -420,11 +395,11 @@ func TestInterventionWorkflowRedelivery(t *testing.T) {
 	f.restart()
 	f.repump()
 
-	w2WantState(t, f.workflow(w.Type, w.BusinessID), sagas.StateCompleted, "risk down to low")
-	w2WantCount(t, f, "intervention.opened.v1", 1)
-	w2WantCount(t, f, "intervention.escalated.v1", 1)
-	w2WantCount(t, f, "intervention.closed.v1", 1)
-	w2WantCount(t, f, "risk.assessed.v1", 3)
+	wantState(t, f.workflow(w.Type, w.BusinessID), sagas.StateCompleted, "risk down to low")
+	f.wantCount("intervention.opened.v1", 1)
+	f.wantCount("intervention.escalated.v1", 1)
+	f.wantCount("intervention.closed.v1", 1)
+	f.wantCount("risk.assessed.v1", 3)
 	// risk: teachers + guardians; intervention: teacher + guardians;
 	// escalation: office; closing: teacher + guardians.
 	if got := len(f.messages()); got != 7 {

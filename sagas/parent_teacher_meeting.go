@@ -239,13 +239,10 @@ func (w parentTeacherMeeting) scheduled(ctx context.Context, in *Instance, st *m
 // afterScheduled tells both participants and sets the reminder and
 // no-show deadlines for the meeting's slot.
 func (w parentTeacherMeeting) afterScheduled(ctx context.Context, in *Instance, st *meetingState, loc *time.Location, purpose string, moved bool) error {
-	msg := ptmScheduledMessage(*st, w.d.Settings, moved)
-	m := in.Meta(purpose)
-	res, err := w.d.Notifier.Notify(ctx, m, msg)
-	if err != nil {
+	if _, err := w.d.notify(ctx, in, purpose, ptmScheduledMessage(*st, w.d.Settings, moved),
+		"participants_notified", fmt.Sprintf("%s and %s told of %s", st.teacherName(), st.guardianName(), st.slot())); err != nil {
 		return err
 	}
-	in.Issued("participants_notified", fmt.Sprintf("%s and %s told of %s", st.teacherName(), st.guardianName(), st.slot()), m, res)
 
 	now := in.Now()
 	remindAt := st.StartsAt.Add(-w.d.Settings.MeetingReminder)
@@ -292,12 +289,10 @@ func (w parentTeacherMeeting) Deadline(ctx context.Context, in *Instance, d Dead
 			in.Record("reminder_skipped", fmt.Sprintf("too late: the meeting began at %s", st.StartsAt.In(loc).Format("15:04")))
 			return nil
 		}
-		m := in.Meta("reminder")
-		res, err := w.d.Notifier.Notify(ctx, m, ptmReminderMessage(st, w.d.Settings))
-		if err != nil {
+		if _, err := w.d.notify(ctx, in, "reminder", ptmReminderMessage(st, w.d.Settings),
+			"reminded", fmt.Sprintf("%s and %s reminded of %s", st.teacherName(), st.guardianName(), st.slot())); err != nil {
 			return err
 		}
-		in.Issued("reminded", fmt.Sprintf("%s and %s reminded of %s", st.teacherName(), st.guardianName(), st.slot()), m, res)
 	case deadlineMeetingNoShow:
 		reason := fmt.Sprintf("no outcome recorded by %s, %s after the meeting's start at %s (%s)",
 			d.Due.In(loc).Format("15:04"), ptmDuration(w.d.Settings.MeetingNoShowAfter),
@@ -314,12 +309,10 @@ func (w parentTeacherMeeting) Deadline(ctx context.Context, in *Instance, d Dead
 			return err
 		}
 		in.Issued("marked_no_show", reason, m, res)
-		nm := in.Meta("notify-no-show")
-		nres, err := w.d.Notifier.Notify(ctx, nm, ptmNoShowMessage(st, w.d.Settings, reason))
-		if err != nil {
+		if _, err := w.d.notify(ctx, in, "notify-no-show", ptmNoShowMessage(st, w.d.Settings, reason),
+			"participants_notified", fmt.Sprintf("%s and %s told the meeting was marked a no-show", st.teacherName(), st.guardianName())); err != nil {
 			return err
 		}
-		in.Issued("participants_notified", fmt.Sprintf("%s and %s told the meeting was marked a no-show", st.teacherName(), st.guardianName()), nm, nres)
 		in.Complete("marked a no-show: " + reason)
 	}
 	return nil
@@ -420,21 +413,13 @@ func (s slotSearch) count(cands []slotCandidate) string {
 	var parts []string
 	for _, why := range []string{"lesson", "teacher meeting", "guardian meeting"} {
 		if n[why] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n[why], w3Plural(n[why], why)))
+			parts = append(parts, count(n[why], why))
 		}
 	}
 	if len(parts) == 0 {
 		return "none busy"
 	}
 	return strings.Join(parts, ", ")
-}
-
-// w3Plural is word for n (an "s" added when n != 1).
-func w3Plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }
 
 // w3School is what the workflows read of a school: its name and time

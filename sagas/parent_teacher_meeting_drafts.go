@@ -1,7 +1,6 @@
 package sagas
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -66,9 +65,9 @@ func ptmNoShowMessage(st meetingState, s Settings, reason string) Notification {
 func ptmDuration(d time.Duration) string {
 	switch {
 	case d >= time.Hour && d%time.Hour == 0:
-		return fmt.Sprintf("%d %s", d/time.Hour, w3Plural(int(d/time.Hour), "hour"))
+		return count(int(d/time.Hour), "hour")
 	case d%time.Minute == 0:
-		return fmt.Sprintf("%d %s", d/time.Minute, w3Plural(int(d/time.Minute), "minute"))
+		return count(int(d/time.Minute), "minute")
 	}
 	return d.String()
 }

@@ -18,10 +18,10 @@ import (
 func TestW3MeetingEndToEnd(t *testing.T) {
 	t.Parallel()
 	s := w3StartSystem(t, sagas.NewParentTeacherMeeting) // Monday 7 September 2026, 08:00 UTC
-	tom := s.teacher("Tom Weber", "mathematics")
+	tom := w3Teacher(s, "Tom Weber", "mathematics")
 	class := s.create(s.path("/classes"), s.admin, map[string]any{"name": "5A", "gradeLevel": 5, "capacity": 30,
 		"subjects": []any{map[string]any{"subject": "mathematics", "teacherId": tom}}})
-	anna, maria := s.student("Anna Berg", class, "Maria Berg")
+	anna, maria := w3Student(s, "Anna Berg", class, "Maria Berg")
 	var entries []any
 	for p := 1; p <= 3; p++ {
 		entries = append(entries, map[string]any{"classId": class, "subject": "mathematics", "teacherId": tom, "day": "tuesday", "period": p})
@@ -33,7 +33,7 @@ func TestW3MeetingEndToEnd(t *testing.T) {
 		"guardianId": maria, "topic": "Reading progress"})
 	id := sagas.WorkflowID("parent_teacher_meeting", meeting)
 	w := s.waitStep(id, "participants_notified")
-	if r := w3StepReason(t, w, "scheduled"); !strings.HasPrefix(r, "first free slot from 2026-09-08: 2026-09-08 period 4, tuesday 11:00 (Europe/Berlin)") {
+	if r := stepReason(t, w, "scheduled"); !strings.HasPrefix(r, "first free slot from 2026-09-08: 2026-09-08 period 4, tuesday 11:00 (Europe/Berlin)") {
 		t.Errorf("scheduled: %s", r)
 	}
 	// Both are told, in their inboxes.

@@ -82,17 +82,17 @@ func TestW3MeetingWorkflow(t *testing.T) {
 	w.pump()
 
 	wa, wb := w.workflow(w3Meeting, a), w.workflow(w3Meeting, b)
-	sa, sb := w3Data[w3MeetingState](t, wa), w3Data[w3MeetingState](t, wb)
+	sa, sb := workflowData[w3MeetingState](t, wa), workflowData[w3MeetingState](t, wb)
 	if sa.Date != "2026-09-08" || sa.Period != 3 || !sa.StartsAt.Equal(w3UTC(2026, 9, 8, 8, 0)) {
 		t.Errorf("meeting A slot: %+v, want Tuesday period 3 at 10:00 Berlin", sa)
 	}
 	if sb.Date != "2026-09-08" || sb.Period != 5 || !sb.StartsAt.Equal(w3UTC(2026, 9, 8, 10, 0)) {
 		t.Errorf("meeting B slot: %+v, want Tuesday period 5 at 12:00 Berlin", sb)
 	}
-	if r := w3StepReason(t, wa, "scheduled"); !strings.Contains(r, "the 2 earlier periods were taken (2 lessons)") {
+	if r := stepReason(t, wa, "scheduled"); !strings.Contains(r, "the 2 earlier periods were taken (2 lessons)") {
 		t.Errorf("A scheduled because: %s", r)
 	}
-	if r := w3StepReason(t, wb, "scheduled"); !strings.Contains(r, "the 4 earlier periods were taken (2 lessons, 1 teacher meeting, 1 guardian meeting)") {
+	if r := stepReason(t, wb, "scheduled"); !strings.Contains(r, "the 4 earlier periods were taken (2 lessons, 1 teacher meeting, 1 guardian meeting)") {
 		t.Errorf("B scheduled because: %s", r)
 	}
 	if wa.State != sagas.StateRunning || wa.SchoolID != s.ID {
@@ -142,10 +142,10 @@ func TestW3MeetingWorkflow(t *testing.T) {
 	if wb.State != sagas.StateCompleted || !strings.Contains(wb.Reason, "no-show") {
 		t.Errorf("B: %s, %q", wb.State, wb.Reason)
 	}
-	if got := w3Deadlines(w.workflow(w3Meeting, a)); strings.Join(got, " ") != "reminder:fired no_show:cancelled" {
+	if got := deadlineStates(w.workflow(w3Meeting, a)); strings.Join(got, " ") != "reminder:fired no_show:cancelled" {
 		t.Errorf("A deadlines: %v", got)
 	}
-	if got := w3Deadlines(wb); strings.Join(got, " ") != "reminder:fired no_show:fired" {
+	if got := deadlineStates(wb); strings.Join(got, " ") != "reminder:fired no_show:fired" {
 		t.Errorf("B deadlines: %v", got)
 	}
 	if n := len(w.events(domain.MeetingNoShowType)); n != 1 {
@@ -167,7 +167,7 @@ func TestW3MeetingWorkflow(t *testing.T) {
 	for _, st := range wb.Steps {
 		t.Logf("B %s: %s", st.Step, st.Reason)
 	}
-	if got := w3Steps(wb); strings.Join(got, " ") != "scheduled participants_notified reminded marked_no_show participants_notified completed" {
+	if got := stepNames(wb); strings.Join(got, " ") != "scheduled participants_notified reminded marked_no_show participants_notified completed" {
 		t.Errorf("B steps: %v", got)
 	}
 }
@@ -185,7 +185,7 @@ func TestW3MeetingRescheduledByHand(t *testing.T) {
 		commands.ScheduleMeeting{MeetingID: a, Date: "2026-09-09", Period: 2}))
 	w.pump()
 	wf := w.workflow(w3Meeting, a)
-	st := w3Data[w3MeetingState](t, wf)
+	st := workflowData[w3MeetingState](t, wf)
 	if st.Date != "2026-09-09" || st.Period != 2 || !st.StartsAt.Equal(w3UTC(2026, 9, 9, 7, 0)) {
 		t.Errorf("moved slot: %+v", st)
 	}
@@ -198,7 +198,7 @@ func TestW3MeetingRescheduledByHand(t *testing.T) {
 	if !due["reminder"].Equal(w3UTC(2026, 9, 8, 7, 0)) || !due["no_show"].Equal(w3UTC(2026, 9, 9, 9, 0)) {
 		t.Errorf("pending deadlines: %v", due)
 	}
-	if r := w3StepReason(t, wf, "rescheduled"); !strings.Contains(r, "from 2026-09-08 period 3 to 2026-09-09 period 2") {
+	if r := stepReason(t, wf, "rescheduled"); !strings.Contains(r, "from 2026-09-08 period 3 to 2026-09-09 period 2") {
 		t.Errorf("rescheduled: %s", r)
 	}
 	if got := w.messagesTo(domain.RecipientGuardian, s.maria); len(got) != 2 || !strings.Contains(got[1].Subject, "moved") {
@@ -283,8 +283,8 @@ func TestW3MeetingOutcomeRecordedInTime(t *testing.T) {
 		t.Fatalf("fired %d: %v", n, err)
 	}
 	wf := w.workflow(w3Meeting, a)
-	if wf.State != sagas.StateRunning || !strings.Contains(w3StepReason(t, wf, "no_show_skipped"), "the meeting is completed") {
-		t.Errorf("%s: %v", wf.State, w3Steps(wf))
+	if wf.State != sagas.StateRunning || !strings.Contains(stepReason(t, wf, "no_show_skipped"), "the meeting is completed") {
+		t.Errorf("%s: %v", wf.State, stepNames(wf))
 	}
 	w.pump()
 	if wf = w.workflow(w3Meeting, a); wf.State != sagas.StateCompleted {

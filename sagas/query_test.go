@@ -3,6 +3,7 @@ package sagas_test
 import (
 	"context"
 	"errors"
+	"github.com/edusmarthub/edusmarthub/internal/pgtest"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ import (
 
 func TestListWorkflows(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
+	pool := pgtest.NewPool(t)
 	clock := &sagatest.Clock{}
 	s := &rtSaga{handle: func(_ context.Context, in *sagas.Instance, action string) error {
 		switch action {
@@ -34,7 +35,7 @@ func TestListWorkflows(t *testing.T) {
 		}
 		return nil
 	}}
-	rt := rtRuntime(t, pool, clock, s)
+	rt := newRuntime(t, pool, clock, s)
 	// a1..a5 in rtSchool, b1 in school-b, p1 platform-wide.
 	for _, id := range []string{"a1", "a2", "a3", "b1", "a4", "p1", "a5"} {
 		rtHandle(t, rt, rtEvent(t, id+":start"))
@@ -124,8 +125,8 @@ func TestListWorkflows(t *testing.T) {
 
 func TestGetWorkflow(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
-	rt := rtRuntime(t, pool, &sagatest.Clock{}, &rtSaga{})
+	pool := pgtest.NewPool(t)
+	rt := newRuntime(t, pool, &sagatest.Clock{}, &rtSaga{})
 	rtHandle(t, rt, rtEvent(t, "w:start"))
 	w := rtWorkflow(t, pool, "w")
 	if w.ID != sagas.WorkflowID("rt_test", "w") || len(w.Steps) != 1 || w.Deadlines == nil || w.Data != nil {

@@ -115,17 +115,6 @@ func rtEvent(t *testing.T, instanceAction string) eventstore.RecordedEvent {
 	}
 }
 
-func newRtPool(t *testing.T) *pgxpool.Pool { return pgtest.NewPool(t) }
-
-func rtRuntime(t *testing.T, pool *pgxpool.Pool, clock sagas.Clock, s sagas.Saga) *sagas.Runtime {
-	t.Helper()
-	rt, err := sagas.NewRuntime(sagas.Config{Pool: pool, Clock: clock}, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rt
-}
-
 func rtHandle(t *testing.T, rt *sagas.Runtime, e eventstore.RecordedEvent) {
 	t.Helper()
 	if err := rt.Handle(t.Context(), "rt_test", e); err != nil {
@@ -133,41 +122,16 @@ func rtHandle(t *testing.T, rt *sagas.Runtime, e eventstore.RecordedEvent) {
 	}
 }
 
-func rtFire(t *testing.T, rt *sagas.Runtime) int {
-	t.Helper()
-	n, err := rt.FireDue(t.Context())
-	if err != nil {
-		t.Fatalf("FireDue: %v", err)
-	}
-	return n
-}
-
 // rtWorkflow reads an instance's status.
 func rtWorkflow(t *testing.T, pool *pgxpool.Pool, id string) sagas.Workflow {
 	t.Helper()
-	w, err := sagas.GetWorkflow(t.Context(), pool, sagas.WorkflowID("rt_test", id))
-	if err != nil {
-		t.Fatalf("GetWorkflow %s: %v", id, err)
-	}
-	return w
+	return getWorkflow(t, pool, "rt_test", id)
 }
 
 // rtData is the N of a test instance's data.
 func rtData(t *testing.T, w sagas.Workflow) int {
 	t.Helper()
-	var st struct{ N int }
-	if err := json.Unmarshal(w.Data, &st); err != nil {
-		t.Fatalf("data %s: %v", w.Data, err)
-	}
-	return st.N
-}
-
-func rtSteps(w sagas.Workflow) []string {
-	var out []string
-	for _, s := range w.Steps {
-		out = append(out, s.Step)
-	}
-	return out
+	return workflowData[struct{ N int }](t, w).N
 }
 
 func rtCount(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int {
@@ -181,7 +145,7 @@ func rtCount(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int {
 
 func TestRuntimeHandlesAnEventOnce(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
+	pool := pgtest.NewPool(t)
 	s := &rtSaga{handle: func(_ context.Context, in *sagas.Instance, action string) error {
 		var st struct{ N int }
 		if err := in.Load(&st); err != nil {
@@ -194,18 +158,18 @@ func TestRuntimeHandlesAnEventOnce(t *testing.T) {
 		}
 		return in.Save(st)
 	}}
-	rt := rtRuntime(t, pool, &sagatest.Clock{}, s)
+	rt := newRuntime(t, pool, &sagatest.Clock{}, s)
 	e := rtEvent(t, "a:start")
 	rtHandle(t, rt, e)
 	rtHandle(t, rt, e)
 	// A new runtime (a restart) sees it as processed too.
-	rtHandle(t, rtRuntime(t, pool, &sagatest.Clock{}, s), e)
+	rtHandle(t, newRuntime(t, pool, &sagatest.Clock{}, s), e)
 
 	if n := s.handleCalls("a"); n != 1 {
 		t.Errorf("the saga handled the event %d times, want 1", n)
 	}
 	w := rtWorkflow(t, pool, "a")
-	if got := rtSteps(w); len(got) != 1 || got[0] != "start" {
+	if got := stepNames(w); len(got) != 1 || got[0] != "start" {
 		t.Errorf("steps = %v, want [start]", got)
 	}
 	if rtData(t, w) != 1 {
@@ -225,9 +189,9 @@ func TestRuntimeHandlesAnEventOnce(t *testing.T) {
 
 func TestRuntimeStartsOrIgnores(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
+	pool := pgtest.NewPool(t)
 	s := &rtSaga{}
-	rt := rtRuntime(t, pool, &sagatest.Clock{}, s)
+	rt := newRuntime(t, pool, &sagatest.Clock{}, s)
 
 	// An event for a missing instance that may not start one: ignored,
 	// recorded as processed.
@@ -249,7 +213,7 @@ func TestRuntimeStartsOrIgnores(t *testing.T) {
 	rtHandle(t, rt, rtEvent(t, "b:step"))
 	// A second start event finds the instance: no new one.
 	rtHandle(t, rt, rtEvent(t, "b:start"))
-	if got := rtSteps(rtWorkflow(t, pool, "b")); strings.Join(got, ",") != "start,step,start" {
+	if got := stepNames(rtWorkflow(t, pool, "b")); strings.Join(got, ",") != "start,step,start" {
 		t.Errorf("steps = %v", got)
 	}
 	if n := rtCount(t, pool, `SELECT count(*) FROM saga_instances`); n != 1 {
@@ -259,7 +223,7 @@ func TestRuntimeStartsOrIgnores(t *testing.T) {
 
 func TestRuntimeCorrelatesByKey(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
+	pool := pgtest.NewPool(t)
 	// "<key>:start" starts an instance with the key; "<key>:step" finds
 	// the running one; "<key>:done" completes it.
 	s := &rtSaga{
@@ -275,7 +239,7 @@ func TestRuntimeCorrelatesByKey(t *testing.T) {
 			return nil
 		},
 	}
-	rt := rtRuntime(t, pool, &sagatest.Clock{}, s)
+	rt := newRuntime(t, pool, &sagatest.Clock{}, s)
 	first := rtEvent(t, "k1:start")
 	rtHandle(t, rt, first)
 	rtHandle(t, rt, rtEvent(t, "k1:step"))
@@ -286,14 +250,14 @@ func TestRuntimeCorrelatesByKey(t *testing.T) {
 
 	// An instance started by key alone is named by its starting event.
 	w1 := rtWorkflow(t, pool, first.ID.String())
-	if got := strings.Join(rtSteps(w1), ","); got != "start,step,completed" || w1.State != sagas.StateCompleted || w1.Subject != "k1" {
+	if got := strings.Join(stepNames(w1), ","); got != "start,step,completed" || w1.State != sagas.StateCompleted || w1.Subject != "k1" {
 		t.Errorf("first k1 instance: steps %s, state %s, key %q", got, w1.State, w1.Subject)
 	}
 	if w1.FinishedAt == nil {
 		t.Error("a completed instance has no finishedAt")
 	}
 	w2 := rtWorkflow(t, pool, again.ID.String())
-	if got := strings.Join(rtSteps(w2), ","); got != "start" || w2.State != sagas.StateRunning {
+	if got := strings.Join(stepNames(w2), ","); got != "start" || w2.State != sagas.StateRunning {
 		t.Errorf("second k1 instance: steps %s, state %s", got, w2.State)
 	}
 	if n := rtCount(t, pool, `SELECT count(*) FROM saga_instances`); n != 2 {
@@ -307,7 +271,7 @@ func TestRuntimeCorrelatesByKey(t *testing.T) {
 // would start a second instance for a key joins the one going instead.)
 func TestRuntimeRoutesByIDThenKey(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
+	pool := pgtest.NewPool(t)
 	// "<id>:start" routes to ID <id> with the key "student".
 	s := &rtSaga{
 		correlate: func(_ sagas.Trigger, id, action string) (sagas.Route, bool) {
@@ -318,13 +282,13 @@ func TestRuntimeRoutesByIDThenKey(t *testing.T) {
 			return nil
 		},
 	}
-	rt := rtRuntime(t, pool, &sagatest.Clock{}, s)
+	rt := newRuntime(t, pool, &sagatest.Clock{}, s)
 	rtHandle(t, rt, rtEvent(t, "a:start"))
 	rtHandle(t, rt, rtEvent(t, "b:start")) // a runs with the key: b joins it
 	rtHandle(t, rt, rtEvent(t, "a:step"))
 
 	a := rtWorkflow(t, pool, "a")
-	if got := strings.Join(rtSteps(a), ","); got != "start,start,step" {
+	if got := strings.Join(stepNames(a), ","); got != "start,start,step" {
 		t.Errorf("instance a: steps %s, want start,start,step", got)
 	}
 	if n := rtCount(t, pool, `SELECT count(*) FROM saga_instances`); n != 1 {
@@ -334,7 +298,7 @@ func TestRuntimeRoutesByIDThenKey(t *testing.T) {
 
 func TestRuntimeFiresADeadlineOnceAlsoAfterARestart(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
+	pool := pgtest.NewPool(t)
 	clock := &sagatest.Clock{}
 	s := &rtSaga{handle: func(_ context.Context, in *sagas.Instance, action string) error {
 		switch action {
@@ -363,24 +327,24 @@ func TestRuntimeFiresADeadlineOnceAlsoAfterARestart(t *testing.T) {
 		in.Record(d.Name, "fired at "+in.Now().Format(time.RFC3339))
 		return nil
 	}
-	rt := rtRuntime(t, pool, clock, s)
+	rt := newRuntime(t, pool, clock, s)
 	for _, id := range []string{"fires", "cancelled", "moved"} {
 		rtHandle(t, rt, rtEvent(t, id+":start"))
 	}
 	rtHandle(t, rt, rtEvent(t, "cancelled:cancel"))
 
-	if n := rtFire(t, rt); n != 0 {
+	if n := fireDue(t, rt); n != 0 {
 		t.Fatalf("%d deadlines fired before any was due", n)
 	}
 	clock.Advance(59 * time.Minute)
-	if n := rtFire(t, rt); n != 0 {
+	if n := fireDue(t, rt); n != 0 {
 		t.Fatalf("%d deadlines fired a minute early", n)
 	}
 	clock.Advance(time.Minute)
-	if n := rtFire(t, rt); n != 2 { // fires:remind, moved:remind
+	if n := fireDue(t, rt); n != 2 { // fires:remind, moved:remind
 		t.Fatalf("%d deadlines fired when due, want 2", n)
 	}
-	if n := rtFire(t, rt); n != 0 {
+	if n := fireDue(t, rt); n != 0 {
 		t.Fatalf("%d deadlines fired again", n)
 	}
 	if s.deadlineCalls("cancelled", "remind") != 0 {
@@ -393,19 +357,19 @@ func TestRuntimeFiresADeadlineOnceAlsoAfterARestart(t *testing.T) {
 	rtHandle(t, rt, rtEvent(t, "moved:move")) // check: +3h -> now(+1h)+5h
 
 	// A restart: a new runtime on the same database fires what is due.
-	rt2 := rtRuntime(t, pool, clock, s)
-	clock.Advance(2 * time.Hour)     // +3h
-	if n := rtFire(t, rt2); n != 2 { // fires:check, cancelled:check (not moved:check)
+	rt2 := newRuntime(t, pool, clock, s)
+	clock.Advance(2 * time.Hour)      // +3h
+	if n := fireDue(t, rt2); n != 2 { // fires:check, cancelled:check (not moved:check)
 		t.Fatalf("%d deadlines fired after the restart, want 2", n)
 	}
-	if n := rtFire(t, rt); n != 0 {
+	if n := fireDue(t, rt); n != 0 {
 		t.Fatalf("the old runtime fired %d deadlines again", n)
 	}
 	if s.deadlineCalls("moved", "check") != 0 {
 		t.Error("a moved deadline fired at its old time")
 	}
 	clock.Advance(3 * time.Hour) // +6h
-	if n := rtFire(t, rt2); n != 1 {
+	if n := fireDue(t, rt2); n != 1 {
 		t.Fatalf("%d deadlines fired at the moved time, want 1", n)
 	}
 	for _, k := range [][2]string{{"fires", "remind"}, {"fires", "check"}, {"moved", "remind"}, {"moved", "check"}, {"cancelled", "check"}} {
@@ -421,7 +385,7 @@ func TestRuntimeFiresADeadlineOnceAlsoAfterARestart(t *testing.T) {
 	if states["remind"] != sagas.DeadlineCancelled || states["check"] != sagas.DeadlineFired {
 		t.Errorf("deadline states = %v", states)
 	}
-	if got := strings.Join(rtSteps(w), ","); got != "waiting,answered,check" {
+	if got := strings.Join(stepNames(w), ","); got != "waiting,answered,check" {
 		t.Errorf("steps = %s", got)
 	}
 	last := w.Steps[len(w.Steps)-1]
@@ -432,7 +396,7 @@ func TestRuntimeFiresADeadlineOnceAlsoAfterARestart(t *testing.T) {
 
 func TestRuntimeDeadlineCanRescheduleItself(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
+	pool := pgtest.NewPool(t)
 	clock := &sagatest.Clock{}
 	s := &rtSaga{handle: func(_ context.Context, in *sagas.Instance, _ string) error {
 		return in.Schedule("retry", in.Now().Add(time.Hour), nil)
@@ -445,7 +409,7 @@ func TestRuntimeDeadlineCanRescheduleItself(t *testing.T) {
 		in.Complete("third time lucky")
 		return nil
 	}
-	rt := rtRuntime(t, pool, clock, s)
+	rt := newRuntime(t, pool, clock, s)
 	rtHandle(t, rt, rtEvent(t, "r:start"))
 	for i := range 4 {
 		clock.Advance(time.Hour)
@@ -453,7 +417,7 @@ func TestRuntimeDeadlineCanRescheduleItself(t *testing.T) {
 		if i == 3 {
 			want = 0
 		}
-		if n := rtFire(t, rt); n != want {
+		if n := fireDue(t, rt); n != want {
 			t.Fatalf("hour %d: %d fired, want %d", i+1, n, want)
 		}
 	}
@@ -465,7 +429,7 @@ func TestRuntimeDeadlineCanRescheduleItself(t *testing.T) {
 
 func TestRuntimeFailsAnInstanceOnADomainError(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
+	pool := pgtest.NewPool(t)
 	clock := &sagatest.Clock{}
 	transient := 1
 	s := &rtSaga{handle: func(_ context.Context, in *sagas.Instance, action string) error {
@@ -486,7 +450,7 @@ func TestRuntimeFailsAnInstanceOnADomainError(t *testing.T) {
 		}
 		return nil
 	}}
-	rt := rtRuntime(t, pool, clock, s)
+	rt := newRuntime(t, pool, clock, s)
 	rtHandle(t, rt, rtEvent(t, "f:start"))
 
 	// Any other error rolls back and is returned, to be retried.
@@ -494,7 +458,7 @@ func TestRuntimeFailsAnInstanceOnADomainError(t *testing.T) {
 	if err := rt.Handle(t.Context(), "rt_test", flaky); err == nil || !strings.Contains(err.Error(), "database hiccup") {
 		t.Fatalf("Handle = %v, want the saga's error", err)
 	}
-	if got := strings.Join(rtSteps(rtWorkflow(t, pool, "f")), ","); got != "waiting" {
+	if got := strings.Join(stepNames(rtWorkflow(t, pool, "f")), ","); got != "waiting" {
 		t.Fatalf("steps after a rolled-back handling = %s", got)
 	}
 	rtHandle(t, rt, flaky) // the retry
@@ -506,7 +470,7 @@ func TestRuntimeFailsAnInstanceOnADomainError(t *testing.T) {
 	if w.State != sagas.StateFailed || w.Reason != "class 5B is full (30/30)" || w.Step != "failed" {
 		t.Errorf("state %s, step %s, reason %q", w.State, w.Step, w.Reason)
 	}
-	if got := strings.Join(rtSteps(w), ","); got != "waiting,flaky,placing,failed" {
+	if got := strings.Join(stepNames(w), ","); got != "waiting,flaky,placing,failed" {
 		t.Errorf("steps = %s, want the step before the failure kept", got)
 	}
 	if w.FinishedAt == nil {
@@ -520,7 +484,7 @@ func TestRuntimeFailsAnInstanceOnADomainError(t *testing.T) {
 		t.Errorf("deadlines = %+v, want the timeout cancelled", w.Deadlines)
 	}
 	clock.Advance(2 * time.Hour)
-	if n := rtFire(t, rt); n != 0 {
+	if n := fireDue(t, rt); n != 0 {
 		t.Errorf("%d deadlines of a failed instance fired", n)
 	}
 	// Events for a finished instance are ignored.
@@ -532,7 +496,7 @@ func TestRuntimeFailsAnInstanceOnADomainError(t *testing.T) {
 
 func TestRuntimeRetriesAFailingDeadline(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
+	pool := pgtest.NewPool(t)
 	clock := &sagatest.Clock{}
 	s := &rtSaga{handle: func(_ context.Context, in *sagas.Instance, action string) error {
 		return in.Schedule("remind", in.Now().Add(time.Minute), nil)
@@ -546,13 +510,13 @@ func TestRuntimeRetriesAFailingDeadline(t *testing.T) {
 		in.Complete("reminded")
 		return nil
 	}
-	rt := rtRuntime(t, pool, clock, s)
+	rt := newRuntime(t, pool, clock, s)
 	rtHandle(t, rt, rtEvent(t, "d:start"))
 	clock.Advance(time.Minute)
 	if n, err := rt.FireDue(t.Context()); n != 0 || err == nil || !strings.Contains(err.Error(), "mail relay down") {
 		t.Fatalf("FireDue = %d, %v; want 0 and the saga's error", n, err)
 	}
-	if n := rtFire(t, rt); n != 0 {
+	if n := fireDue(t, rt); n != 0 {
 		t.Fatalf("a failed deadline was tried again at once")
 	}
 	clock.Advance(10 * time.Second)
@@ -560,7 +524,7 @@ func TestRuntimeRetriesAFailingDeadline(t *testing.T) {
 		t.Fatal("the second attempt did not fail")
 	}
 	clock.Advance(20 * time.Second)
-	if n := rtFire(t, rt); n != 1 {
+	if n := fireDue(t, rt); n != 1 {
 		t.Fatalf("the third attempt fired %d", n)
 	}
 	if w := rtWorkflow(t, pool, "d"); w.State != sagas.StateCompleted {
@@ -570,13 +534,13 @@ func TestRuntimeRetriesAFailingDeadline(t *testing.T) {
 
 func TestRuntimeGivesUpOnADeadlineThatKeepsFailing(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
+	pool := pgtest.NewPool(t)
 	clock := &sagatest.Clock{}
 	s := &rtSaga{handle: func(_ context.Context, in *sagas.Instance, action string) error {
 		return in.Schedule("remind", in.Now().Add(time.Minute), nil)
 	}}
 	s.deadline = func(context.Context, *sagas.Instance, sagas.Deadline) error { return errors.New("mail relay down") }
-	rt := rtRuntime(t, pool, clock, s)
+	rt := newRuntime(t, pool, clock, s)
 	rtHandle(t, rt, rtEvent(t, "g:start"))
 	for range 8 {
 		clock.Advance(2 * time.Hour)
@@ -593,7 +557,7 @@ func TestRuntimeGivesUpOnADeadlineThatKeepsFailing(t *testing.T) {
 
 func TestRuntimeMetaIsDeterministic(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
+	pool := pgtest.NewPool(t)
 	clock := &sagatest.Clock{}
 	repo := commands.NewRepository(postgres.New(pool), clock.Now)
 	var metas []commands.Meta
@@ -614,7 +578,7 @@ func TestRuntimeMetaIsDeterministic(t *testing.T) {
 		}
 		return nil
 	}}
-	rt := rtRuntime(t, pool, clock, s)
+	rt := newRuntime(t, pool, clock, s)
 	e := rtEvent(t, "m:start")
 	if err := rt.Handle(t.Context(), "rt_test", e); err == nil {
 		t.Fatal("want the first attempt's error")
@@ -649,7 +613,7 @@ func TestRuntimeMetaIsDeterministic(t *testing.T) {
 
 func TestRuntimeSerializesAnInstance(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
+	pool := pgtest.NewPool(t)
 	s := &rtSaga{
 		correlate: func(_ sagas.Trigger, key, _ string) (sagas.Route, bool) {
 			return sagas.Route{Key: key, Start: true}, true
@@ -665,7 +629,7 @@ func TestRuntimeSerializesAnInstance(t *testing.T) {
 			return in.Save(st)
 		},
 	}
-	rt := rtRuntime(t, pool, &sagatest.Clock{}, s)
+	rt := newRuntime(t, pool, &sagatest.Clock{}, s)
 	const n = 20
 	events := make([]eventstore.RecordedEvent, n)
 	for i := range events {
@@ -705,18 +669,18 @@ func TestRuntimeSerializesAnInstance(t *testing.T) {
 
 func TestRuntimeReplicasFireEachDeadlineOnce(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
+	pool := pgtest.NewPool(t)
 	clock := &sagatest.Clock{}
 	s := &rtSaga{handle: func(_ context.Context, in *sagas.Instance, _ string) error {
 		return in.Schedule("remind", in.Now().Add(time.Minute), nil)
 	}}
 	const n = 30
-	rt := rtRuntime(t, pool, clock, s)
+	rt := newRuntime(t, pool, clock, s)
 	for i := range n {
 		rtHandle(t, rt, rtEvent(t, fmt.Sprintf("i%d:start", i)))
 	}
 	clock.Advance(time.Minute)
-	replicas := []*sagas.Runtime{rt, rtRuntime(t, pool, clock, s), rtRuntime(t, pool, clock, s)}
+	replicas := []*sagas.Runtime{rt, newRuntime(t, pool, clock, s), newRuntime(t, pool, clock, s)}
 	var total atomic.Int64
 	var wg sync.WaitGroup
 	for _, r := range replicas {
@@ -741,8 +705,8 @@ func TestRuntimeReplicasFireEachDeadlineOnce(t *testing.T) {
 
 func TestRuntimePermanentErrors(t *testing.T) {
 	t.Parallel()
-	pool := newRtPool(t)
-	rt := rtRuntime(t, pool, &sagatest.Clock{}, &rtSaga{})
+	pool := pgtest.NewPool(t)
+	rt := newRuntime(t, pool, &sagatest.Clock{}, &rtSaga{})
 	if err := rt.Handle(t.Context(), "nope", rtEvent(t, "x:start")); !errors.Is(err, sagas.ErrUnknownSaga) {
 		t.Errorf("unknown saga: %v", err)
 	}

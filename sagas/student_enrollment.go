@@ -163,7 +163,7 @@ func (s *studentEnrollment) place(ctx context.Context, in *Instance) error {
 	// A student in a class by this very trigger's placement (a retry after
 	// a crash) goes through the placement again: the command repeats
 	// nothing and the step is recorded as the placement it was.
-	mine := student.ClassID() != "" && onboardingHas(recs,
+	mine := student.ClassID() != "" && hasEvent(recs,
 		commands.EventID(in.Meta("place:"+student.ClassID()).CommandID, student.StreamID(), 0))
 	if student.ClassID() == "" || mine {
 		placed, err := s.assign(ctx, in, &st, student)
@@ -266,7 +266,7 @@ func (s *studentEnrollment) assign(ctx context.Context, in *Instance, st *enroll
 			s.withdrawn(in, *st, "")
 			return false, nil
 		case err != nil:
-			return false, enrollmentRefused(in, err, "placed",
+			return false, failIfRefused(in, err, "placed",
 				fmt.Sprintf("placing %s in %s was refused", student.Name(), c.class.Name()))
 		}
 		class, _, err := commands.Load(ctx, s.d.Repo, domain.NewClass(c.class.ID()))
@@ -317,20 +317,18 @@ func (s *studentEnrollment) wait(ctx context.Context, in *Instance, st *enrollme
 		in.Record("waiting", reason)
 	}
 	if !st.OfficeTold {
-		m := in.Meta("office_waiting")
-		res, err := s.d.Notifier.Notify(ctx, m, Notification{
-			Recipients: []domain.RecipientInput{{Kind: string(domain.RecipientAdmin), ID: domain.OfficeRecipientID}},
-			Subject:    onboardingClip(fmt.Sprintf("%s is waiting for a place in grade %d", st.StudentName, st.GradeLevel), 200),
+		_, err := s.d.notify(ctx, in, "office_waiting", Notification{
+			Recipients: []domain.RecipientInput{officeRecipient},
+			Subject:    clip(fmt.Sprintf("%s is waiting for a place in grade %d", st.StudentName, st.GradeLevel), 200),
 			Body: fmt.Sprintf("%s was enrolled in grade %d but could not be placed in a class: %s.\n\n"+
 				"The placement is tried again every %s: as soon as a class of grade %d has room, the student is placed "+
 				"and their guardians are invited and welcomed.", st.StudentName, st.GradeLevel, reason, enrollmentEvery(s.retry()), st.GradeLevel),
 			Category: string(domain.CategoryGeneral), RelatedTo: "student-" + st.StudentID,
-		})
+		}, "office_notified", "the school's office was told that "+st.StudentName+" is waiting for a place")
 		if err != nil {
-			return enrollmentRefused(in, err, "office_notified", "telling the school's office that "+st.StudentName+" waits was refused")
+			return failIfRefused(in, err, "office_notified", "telling the school's office that "+st.StudentName+" waits was refused")
 		}
 		st.OfficeTold = true
-		in.Issued("office_notified", "the school's office was told that "+st.StudentName+" is waiting for a place", m, res)
 	}
 	if err := in.Save(st); err != nil {
 		return err
@@ -363,7 +361,7 @@ func (s *studentEnrollment) welcome(ctx context.Context, in *Instance, st *enrol
 			in.Record("guardian_invited", fmt.Sprintf("%s (%s, %s) has an account already", g.Name, g.Relationship, g.Email))
 			continue
 		case err != nil:
-			return enrollmentRefused(in, err, "guardian_invited", "inviting "+g.Name+" was refused")
+			return failIfRefused(in, err, "guardian_invited", "inviting "+g.Name+" was refused")
 		}
 		st.Invited = append(st.Invited, g.Name)
 		in.Issued("guardian_invited", fmt.Sprintf("%s (%s) invited to an account at %s", g.Name, g.Relationship, g.Email), m, res)
@@ -382,49 +380,39 @@ func (s *studentEnrollment) welcome(ctx context.Context, in *Instance, st *enrol
 	// invited one the invitation to their account (which the e-mail
 	// delivery of messages takes to their address).
 	for _, g := range guardians {
-		to := []domain.RecipientInput{{Kind: string(domain.RecipientGuardian), ID: g.GuardianID}}
+		to := recipients(domain.RecipientGuardian, g.GuardianID)
 		if slices.Contains(st.Invited, g.Name) {
 			subject, body := drafting.GuardianInvitation(drafting.Invitation{SchoolName: school.Name(),
 				StudentName: student.Name(), GuardianName: g.Name, Email: g.Email.String()})
-			m := in.Meta("invitation:" + g.GuardianID)
-			res, err := s.d.Notifier.Notify(ctx, m, Notification{Recipients: to, Subject: subject, Body: body,
-				Category: string(domain.CategoryGeneral), RelatedTo: related})
-			if err != nil {
-				return enrollmentRefused(in, err, "guardian_welcomed", "the account invitation to "+g.Name+" was refused")
+			if _, err := s.d.notify(ctx, in, "invitation:"+g.GuardianID, Notification{Recipients: to, Subject: subject, Body: body,
+				Category: string(domain.CategoryGeneral), RelatedTo: related}, "guardian_welcomed", "account invitation sent to "+g.Name); err != nil {
+				return failIfRefused(in, err, "guardian_welcomed", "the account invitation to "+g.Name+" was refused")
 			}
-			in.Issued("guardian_welcomed", "account invitation sent to "+g.Name, m, res)
 		}
 		subject, body := drafting.EnrollmentWelcome(drafting.Enrollment{SchoolName: school.Name(),
 			StudentName: student.Name(), GuardianName: g.Name, ClassName: class.Name()})
-		m := in.Meta("welcome:" + g.GuardianID)
-		res, err := s.d.Notifier.Notify(ctx, m, Notification{Recipients: to, Subject: subject, Body: body,
-			Category: string(domain.CategoryWelcome), RelatedTo: related})
+		res, err := s.d.notify(ctx, in, "welcome:"+g.GuardianID, Notification{Recipients: to, Subject: subject, Body: body,
+			Category: string(domain.CategoryWelcome), RelatedTo: related},
+			"guardian_welcomed", fmt.Sprintf("welcome message sent to %s: %s is in %s", g.Name, student.Name(), class.Name()))
 		if err != nil {
-			return enrollmentRefused(in, err, "guardian_welcomed", "the welcome message to "+g.Name+" was refused")
+			return failIfRefused(in, err, "guardian_welcomed", "the welcome message to "+g.Name+" was refused")
 		}
 		st.GuardianMessageIDs = append(st.GuardianMessageIDs, res.ID)
-		in.Issued("guardian_welcomed", fmt.Sprintf("welcome message sent to %s: %s is in %s", g.Name, student.Name(), class.Name()), m, res)
 	}
 
 	teachers := enrollmentTeachers(class)
 	if len(teachers) == 0 {
 		in.Record("teachers_told", class.Name()+" has no teacher assigned yet: no teacher to tell")
 	} else {
-		to := make([]domain.RecipientInput, len(teachers))
-		for i, id := range teachers {
-			to[i] = domain.RecipientInput{Kind: string(domain.RecipientTeacher), ID: id}
-		}
-		m := in.Meta("teachers")
-		res, err := s.d.Notifier.Notify(ctx, m, Notification{Recipients: to,
-			Subject:  onboardingClip(fmt.Sprintf("New student in %s: %s", class.Name(), student.Name()), 200),
+		res, err := s.d.notify(ctx, in, "teachers", Notification{Recipients: recipients(domain.RecipientTeacher, teachers...),
+			Subject:  clip(fmt.Sprintf("New student in %s: %s", class.Name(), student.Name()), 200),
 			Body:     enrollmentTeachersBody(student, class, guardians),
-			Category: string(domain.CategoryGeneral), RelatedTo: related})
+			Category: string(domain.CategoryGeneral), RelatedTo: related},
+			"teachers_told", fmt.Sprintf("the %s of %s told of their new student", count(len(teachers), "teacher"), class.Name()))
 		if err != nil {
-			return enrollmentRefused(in, err, "teachers_told", "the message to the teachers of "+class.Name()+" was refused")
+			return failIfRefused(in, err, "teachers_told", "the message to the teachers of "+class.Name()+" was refused")
 		}
 		st.TeacherMessageID = res.ID
-		in.Issued("teachers_told", fmt.Sprintf("the %s of %s told of their new student", enrollmentPlural(len(teachers), "teacher"),
-			class.Name()), m, res)
 	}
 
 	// Registers and assessments of a class are taken from its roster:
@@ -491,16 +479,9 @@ func enrollmentEvery(d time.Duration) string {
 	case d%time.Hour == 0:
 		return fmt.Sprintf("%d hours", d/time.Hour)
 	case d%time.Minute == 0:
-		return enrollmentPlural(int(d/time.Minute), "minute")
+		return count(int(d/time.Minute), "minute")
 	}
 	return d.String()
-}
-
-func enrollmentPlural(n int, one string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %ss", n, one)
 }
 
 // enrollmentTeachers lists the distinct teachers of a class's subjects.
@@ -513,11 +494,6 @@ func enrollmentTeachers(c *domain.Class) []string {
 	}
 	slices.Sort(ids)
 	return ids
-}
-
-// enrollmentRefused is onboardingRefused for this workflow.
-func enrollmentRefused(in *Instance, err error, step, what string) error {
-	return onboardingRefused(in, err, step, what)
 }
 
 func enrollmentCmpBool(a, b bool) int {

@@ -2,6 +2,7 @@ package sagas_test
 
 import (
 	"errors"
+	"github.com/edusmarthub/edusmarthub/internal/systemtest"
 	"slices"
 	"strings"
 	"testing"
@@ -39,12 +40,12 @@ func w1EnrollmentSchool(env *w1Env) w1Classes {
 
 // w1EnrollSiblings enrolls Leo (guardian Pat), lets the workflow run,
 // then Mia (guardians Pat and Sam), and returns their IDs.
-func w1EnrollSiblings(env *w1Env, times int) (leo, mia string) {
+func w1EnrollSiblings(env *w1Env) (leo, mia string) {
 	env.t.Helper()
 	leo = env.student("Leo Moss", 5, "pat@home.example")
-	env.mustPump(times)
+	env.pump()
 	mia = env.student("Mia Moss", 5, "pat@home.example", "sam@home.example")
-	env.mustPump(times)
+	env.pump()
 	return leo, mia
 }
 
@@ -54,22 +55,22 @@ func w1CheckEnrolled(t *testing.T, env *w1Env, s w1Classes, leo, mia string) {
 	t.Helper()
 	w := env.workflow(sagas.StudentEnrollmentName, mia)
 	if w.State != sagas.StateCompleted {
-		t.Fatalf("Mia: %s", w1Describe(w))
+		t.Fatalf("Mia: %s", systemtest.Describe(w))
 	}
 	want := []string{"placed", "guardian_invited", "guardian_invited", "guardian_welcomed", "guardian_welcomed",
 		"guardian_welcomed", "teachers_told", "records_ready", "completed"}
-	if got := w1Steps(w); !slices.Equal(got, want) {
-		t.Fatalf("steps %v, want %v\n%s", got, want, w1Describe(w))
+	if got := stepNames(w); !slices.Equal(got, want) {
+		t.Fatalf("steps %v, want %v\n%s", got, want, systemtest.Describe(w))
 	}
-	if got := w1Step(w, "placed")[0]; got != "placed in 5B (2/30), the most room of 2 grade-5 classes with room" {
+	if got := stepReasons(w, "placed")[0]; got != "placed in 5B (2/30), the most room of 2 grade-5 classes with room" {
 		t.Errorf("placed: %q", got)
 	}
-	invited := w1Step(w, "guardian_invited")
+	invited := stepReasons(w, "guardian_invited")
 	if !strings.Contains(invited[0], "Guardian pat@home.example (parent, pat@home.example) has an account already") ||
 		!strings.Contains(invited[1], "Guardian sam@home.example (parent) invited") {
 		t.Errorf("invitations: %q", invited)
 	}
-	if got := w1Step(w, "records_ready")[0]; got != "Mia Moss is on the roster of 5B (2/30): attendance and performance can be recorded" {
+	if got := stepReasons(w, "records_ready")[0]; got != "Mia Moss is on the roster of 5B (2/30): attendance and performance can be recorded" {
 		t.Errorf("records_ready: %q", got)
 	}
 	if w.Reason != "Mia Moss enrolled in 5B: 1 guardian account(s) invited, 1 already invited, welcome sent, attendance and performance records ready" {
@@ -79,8 +80,8 @@ func w1CheckEnrolled(t *testing.T, env *w1Env, s w1Classes, leo, mia string) {
 		t.Errorf("subject %q school %q deadlines %+v", w.Subject, w.SchoolID, w.Deadlines)
 	}
 	if lw := env.workflow(sagas.StudentEnrollmentName, leo); lw.State != sagas.StateCompleted ||
-		w1Step(lw, "placed")[0] != "placed in 5B (1/30), the most room of 2 grade-5 classes with room" {
-		t.Errorf("Leo: %s", w1Describe(lw))
+		stepReasons(lw, "placed")[0] != "placed in 5B (1/30), the most room of 2 grade-5 classes with room" {
+		t.Errorf("Leo: %s", systemtest.Describe(lw))
 	}
 
 	// The store: two placements, two invitations (Pat once, for Leo).
@@ -130,20 +131,19 @@ func w1CheckEnrolled(t *testing.T, env *w1Env, s w1Classes, leo, mia string) {
 func TestStudentEnrollmentPlacesInvitesWelcomesAndCompletes(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.start()
 	s := w1EnrollmentSchool(env)
-	leo, mia := w1EnrollSiblings(env, 1)
+	leo, mia := w1EnrollSiblings(env)
 	w1CheckEnrolled(t, env, s, leo, mia)
 }
 
 func TestStudentEnrollmentEveryEventTwice(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.start()
+	env.twice = true
 	s := w1EnrollmentSchool(env)
-	leo, mia := w1EnrollSiblings(env, 2)
+	leo, mia := w1EnrollSiblings(env)
 	env.after = env.skipped // and everything once more
-	env.mustPump(2)
+	env.pump()
 	w1CheckEnrolled(t, env, s, leo, mia)
 }
 
@@ -153,18 +153,18 @@ func TestStudentEnrollmentEveryEventTwice(t *testing.T) {
 func TestStudentEnrollmentCrashAfterPlacing(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.wrap = func(s sagas.Saga) sagas.Saga { return &w1CrashAfter{Saga: s, typ: domain.StudentEnrolledType} }
-	env.start()
+	env.wrap = func(s sagas.Saga) sagas.Saga { return &crashAfter{Saga: s, typ: domain.StudentEnrolledType} }
+	env.restart()
 	s := w1EnrollmentSchool(env)
 	leo := env.student("Leo Moss", 5, "pat@home.example")
-	if err := env.pump(1); !errors.Is(err, errW1Crash) {
+	if err := env.tryPump(); !errors.Is(err, errCrash) {
 		t.Fatalf("pump: %v, want the simulated crash", err)
 	}
-	env.mustPump(1) // the redelivery
+	env.pump() // the redelivery
 	mia := env.student("Mia Moss", 5, "pat@home.example", "sam@home.example")
-	env.mustPump(1)
+	env.pump()
 	w1CheckEnrolled(t, env, s, leo, mia)
-	if got := w1Step(env.workflow(sagas.StudentEnrollmentName, leo), "placed")[0]; got != "placed in 5B (1/30), the most room of 2 grade-5 classes with room" {
+	if got := stepReasons(env.workflow(sagas.StudentEnrollmentName, leo), "placed")[0]; got != "placed in 5B (1/30), the most room of 2 grade-5 classes with room" {
 		// The retry placed Leo by the same command: recorded as the placement.
 		t.Errorf("Leo placed: %q", got)
 	}
@@ -173,16 +173,15 @@ func TestStudentEnrollmentCrashAfterPlacing(t *testing.T) {
 func TestStudentEnrollmentWaitsAndIsPlacedWhenAClassHasRoom(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.start()
 	full := env.class("5A", 5, 1, domain.ClassSubjectInput{Subject: "mathematics"})
 	env.place(env.student("Ada", 5, "ada.parent@home.example"), full)
 	env.skip()
 	mia := env.student("Mia Moss", 5, "sam@home.example")
-	env.mustPump(1)
+	env.pump()
 
 	w := env.workflow(sagas.StudentEnrollmentName, mia)
-	if w.State != sagas.StateRunning || w.Step != "office_notified" || w1Step(w, "waiting")[0] != "no grade-5 class has room: 5A 1/1" {
-		t.Fatalf("after the enrolment: %s", w1Describe(w))
+	if w.State != sagas.StateRunning || w.Step != "office_notified" || stepReasons(w, "waiting")[0] != "no grade-5 class has room: 5A 1/1" {
+		t.Fatalf("after the enrolment: %s", systemtest.Describe(w))
 	}
 	if len(w.Deadlines) != 1 || w.Deadlines[0].Name != "placement_retry" || !w.Deadlines[0].DueAt.Equal(env.clock.Now().Add(time.Hour)) {
 		t.Fatalf("deadlines %+v", w.Deadlines)
@@ -203,26 +202,26 @@ func TestStudentEnrollmentWaitsAndIsPlacedWhenAClassHasRoom(t *testing.T) {
 		t.Fatalf("%d deadlines fired when due, want 1", n)
 	}
 	w = env.workflow(sagas.StudentEnrollmentName, mia)
-	if w.State != sagas.StateRunning || len(w1Step(w, "waiting")) != 1 || len(env.messages()) != 1 {
-		t.Fatalf("after a retry without room: %s", w1Describe(w))
+	if w.State != sagas.StateRunning || len(stepReasons(w, "waiting")) != 1 || len(env.messages()) != 1 {
+		t.Fatalf("after a retry without room: %s", systemtest.Describe(w))
 	}
 
 	// A class opens; the service restarts; the next retry places Mia.
 	c5B := env.class("5B", 5, 20, domain.ClassSubjectInput{Subject: "mathematics"})
-	env.mustPump(1)
-	env.start()
+	env.pump()
+	env.restart()
 	env.clock.Advance(time.Hour)
 	if n := env.fire(); n != 1 {
 		t.Fatalf("%d deadlines fired after the restart, want 1", n)
 	}
 	w = env.workflow(sagas.StudentEnrollmentName, mia)
 	if w.State != sagas.StateCompleted {
-		t.Fatalf("after the class opened: %s", w1Describe(w))
+		t.Fatalf("after the class opened: %s", systemtest.Describe(w))
 	}
-	if got := w1Step(w, "placed")[0]; got != "placed in 5B (1/20), the only grade-5 class with room, after waiting since 2026-09-07 08:00 UTC" {
+	if got := stepReasons(w, "placed")[0]; got != "placed in 5B (1/20), the only grade-5 class with room, after waiting since 2026-09-07 08:00 UTC" {
 		t.Errorf("placed: %q", got)
 	}
-	if got := w1Step(w, "teachers_told")[0]; got != "5B has no teacher assigned yet: no teacher to tell" {
+	if got := stepReasons(w, "teachers_told")[0]; got != "5B has no teacher assigned yet: no teacher to tell" {
 		t.Errorf("teachers_told: %q", got)
 	}
 	if !env.loadClass(c5B).HasStudent(mia) {
@@ -245,13 +244,12 @@ func TestStudentEnrollmentWaitsAndIsPlacedWhenAClassHasRoom(t *testing.T) {
 func TestStudentEnrollmentWithoutAClassOfTheGrade(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.start()
 	env.class("5A", 5, 30, domain.ClassSubjectInput{Subject: "mathematics"})
 	mia := env.student("Mia Moss", 7, "sam@home.example")
-	env.mustPump(1)
+	env.pump()
 	w := env.workflow(sagas.StudentEnrollmentName, mia)
-	if w.State != sagas.StateRunning || w1Step(w, "waiting")[0] != "the school has no grade-7 class" {
-		t.Fatalf("%s", w1Describe(w))
+	if w.State != sagas.StateRunning || stepReasons(w, "waiting")[0] != "the school has no grade-7 class" {
+		t.Fatalf("%s", systemtest.Describe(w))
 	}
 }
 
@@ -260,19 +258,19 @@ func TestStudentEnrollmentWithoutAClassOfTheGrade(t *testing.T) {
 func TestStudentEnrollmentWithdrawnWhileWaiting(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.start()
 	mia := env.student("Mia Moss", 5, "sam@home.example")
-	env.mustPump(1)
+	env.pump()
 	_, err := commands.NewWithdrawStudentHandler(env.repo).Handle(t.Context(), env.admin(),
 		commands.WithdrawStudent{StudentID: mia, Reason: "moved abroad"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.mustPump(2)
+	env.twice = true
+	env.pump()
 	w := env.workflow(sagas.StudentEnrollmentName, mia)
-	if w.State != sagas.StateCompleted || w1Step(w, "withdrawn")[0] != "Mia Moss was withdrawn from the school (moved abroad)" ||
+	if w.State != sagas.StateCompleted || stepReasons(w, "withdrawn")[0] != "Mia Moss was withdrawn from the school (moved abroad)" ||
 		w.Reason != "ended: Mia Moss was withdrawn while waiting for a place in grade 5; no class, no invitation, no message" {
-		t.Fatalf("%s", w1Describe(w))
+		t.Fatalf("%s", systemtest.Describe(w))
 	}
 	if len(w.Deadlines) != 1 || w.Deadlines[0].State != sagas.DeadlineCancelled {
 		t.Errorf("deadlines %+v", w.Deadlines)
@@ -291,17 +289,16 @@ func TestStudentEnrollmentWithdrawnWhileWaiting(t *testing.T) {
 func TestStudentEnrollmentFailsWithTheReason(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.start()
 	w1EnrollmentSchool(env)
-	env.notifier.failOnce("Welcome to", &domain.Error{Kind: domain.KindForbidden, Message: "the recipient has opted out of messages"})
+	env.note.failOnce("Welcome to", &domain.Error{Kind: domain.KindForbidden, Message: "the recipient has opted out of messages"})
 	mia := env.student("Mia Moss", 5, "sam@home.example")
-	env.mustPump(1)
+	env.pump()
 	w := env.workflow(sagas.StudentEnrollmentName, mia)
 	if w.State != sagas.StateFailed || w.Step != "guardian_welcomed" ||
 		w.Reason != "the welcome message to Guardian sam@home.example was refused: the recipient has opted out of messages" {
-		t.Fatalf("%s", w1Describe(w))
+		t.Fatalf("%s", systemtest.Describe(w))
 	}
-	if got := w1Steps(w); !slices.Equal(got, []string{"placed", "guardian_invited", "guardian_welcomed", "guardian_welcomed"}) {
+	if got := stepNames(w); !slices.Equal(got, []string{"placed", "guardian_invited", "guardian_welcomed", "guardian_welcomed"}) {
 		t.Errorf("steps %v", got)
 	}
 }
@@ -311,24 +308,19 @@ func TestStudentEnrollmentFailsWithTheReason(t *testing.T) {
 func TestStudentEnrollmentRetriesAfterAFailedRead(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.start()
 	s := w1EnrollmentSchool(env)
-	env.dir.mu.Lock()
-	env.dir.fail = errors.New("read model unavailable")
-	env.dir.mu.Unlock()
+	env.dir.failClasses(errors.New("read model unavailable"))
 	leo := env.student("Leo Moss", 5, "pat@home.example")
-	if err := env.pump(1); err == nil || !strings.Contains(err.Error(), "read model unavailable") {
+	if err := env.tryPump(); err == nil || !strings.Contains(err.Error(), "read model unavailable") {
 		t.Fatalf("pump: %v, want the directory's failure", err)
 	}
 	if _, err := sagas.GetWorkflow(t.Context(), env.pool, sagas.WorkflowID(sagas.StudentEnrollmentName, leo)); err == nil {
 		t.Fatal("the failed handling left an instance")
 	}
-	env.dir.mu.Lock()
-	env.dir.fail = nil
-	env.dir.mu.Unlock()
-	env.mustPump(1)
+	env.dir.failClasses(nil)
+	env.pump()
 	mia := env.student("Mia Moss", 5, "pat@home.example", "sam@home.example")
-	env.mustPump(1)
+	env.pump()
 	w1CheckEnrolled(t, env, s, leo, mia)
 }
 
@@ -337,14 +329,13 @@ func TestStudentEnrollmentRetriesAfterAFailedRead(t *testing.T) {
 func TestStudentEnrollmentKeepsAPlacementByAnAdministrator(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.start()
 	s := w1EnrollmentSchool(env)
 	mia := env.student("Mia Moss", 5, "sam@home.example")
 	env.place(mia, s.c5A) // 5B has more room
-	env.mustPump(1)
+	env.pump()
 	w := env.workflow(sagas.StudentEnrollmentName, mia)
-	if w.State != sagas.StateCompleted || w1Step(w, "placed")[0] != "Mia Moss is already in 5A (3/30)" {
-		t.Fatalf("%s", w1Describe(w))
+	if w.State != sagas.StateCompleted || stepReasons(w, "placed")[0] != "Mia Moss is already in 5A (3/30)" {
+		t.Fatalf("%s", systemtest.Describe(w))
 	}
 	if n := len(env.events(domain.StudentAssignedToClassType)); n != 3 {
 		t.Errorf("%d assignments, want 3 (Ada, Ben, Mia by the administrator)", n)

@@ -108,16 +108,11 @@ func (s *studentPerformance) Handle(ctx context.Context, in *Instance, t Trigger
 	in.SetSchool(cmp.Or(e.SchoolID, t.Metadata.SchoolID))
 	st := spState{StudentID: e.StudentID, AssessmentID: e.AssessmentID, Subject: string(e.Subject), Grade: float64(e.Grade)}
 
-	student, _, err := commands.Load(ctx, s.d.Repo, domain.NewStudent(e.StudentID))
+	student, err := loadActiveStudent(ctx, s.d.Repo, in, e.StudentID, "no risk assessment")
 	if err != nil {
 		return err
 	}
-	switch {
-	case student.RequireInSchool(in.SchoolID()) != nil:
-		in.Fail("student_unknown", fmt.Sprintf("student %s is not a student of school %s: no risk assessment", e.StudentID, in.SchoolID()))
-		return in.Save(st)
-	case !student.Active():
-		in.Complete(fmt.Sprintf("%s is withdrawn: no risk assessment", spStudentLabel(student)))
+	if student == nil {
 		return in.Save(st)
 	}
 
@@ -143,7 +138,7 @@ func (s *studentPerformance) Handle(ctx context.Context, in *Instance, t Trigger
 		st.Subjects = append(st.Subjects, spSubjectWindow{Subject: sub.Subject, Grades: sub.Grades, Trend: sub.Trend})
 	}
 	in.Record("analysed", fmt.Sprintf("read %s in %s (last %d per subject) and attendance %s",
-		spCount(len(grades), "assessment"), spCount(len(a.Subjects), "subject"), a.Window, spAttendanceWords(att)))
+		count(len(grades), "assessment"), count(len(a.Subjects), "subject"), a.Window, spAttendanceWords(att)))
 
 	m := in.Meta("assess_risk")
 	res, err := commands.NewAssessRiskHandler(s.d.Repo).Handle(ctx, m, commands.AssessRisk{
@@ -169,11 +164,9 @@ func (s *studentPerformance) Handle(ctx context.Context, in *Instance, t Trigger
 		in.Complete(a.Explain() + "; low risk: no one notified")
 		return in.Save(st)
 	}
-	var class *domain.Class
-	if id := student.ClassID(); id != "" {
-		if class, _, err = commands.Load(ctx, s.d.Repo, domain.NewClass(id)); err != nil {
-			return err
-		}
+	class, err := loadClassOf(ctx, s.d.Repo, student)
+	if err != nil {
+		return err
 	}
 	teachers := spTeachersConcerned(class, e.Subject, a)
 	var first string
@@ -189,38 +182,32 @@ func (s *studentPerformance) Handle(ctx context.Context, in *Instance, t Trigger
 	switch {
 	case len(teachers) == 0:
 		in.Record("teachers_not_notified", fmt.Sprintf("%s has no class with a teacher: no teacher to tell of the %s risk",
-			spStudentLabel(student), a.Level))
+			studentLabel(student), a.Level))
 	default:
 		subject, body := spTeacherAlert(draft)
-		m := in.Meta("notify_teachers")
-		res, err := s.d.Notifier.Notify(ctx, m, Notification{
-			Recipients: spRecipients(domain.RecipientTeacher, teachers),
+		if _, err := s.d.notify(ctx, in, "notify_teachers", Notification{
+			Recipients: recipients(domain.RecipientTeacher, teachers...),
 			Subject:    subject, Body: body,
 			Category:  string(domain.CategoryPerformance),
 			RelatedTo: "student-" + e.StudentID,
-		})
-		if err != nil {
+		}, "teachers_notified", fmt.Sprintf("told %s of the %s risk: %s", count(len(teachers), "teacher"),
+			a.Level, strings.Join(teachers, ", "))); err != nil {
 			return err
 		}
 		st.Teachers = teachers
-		in.Issued("teachers_notified", fmt.Sprintf("told %s of the %s risk: %s", spCount(len(teachers), "teacher"),
-			a.Level, strings.Join(teachers, ", ")), m, res)
 	}
 	if a.Level == risk.High {
 		guardians := student.GuardianIDs()
 		subject, body := spGuardianAlert(draft)
-		m := in.Meta("notify_guardians")
-		res, err := s.d.Notifier.Notify(ctx, m, Notification{
-			Recipients: spRecipients(domain.RecipientGuardian, guardians),
+		if _, err := s.d.notify(ctx, in, "notify_guardians", Notification{
+			Recipients: recipients(domain.RecipientGuardian, guardians...),
 			Subject:    subject, Body: body,
 			Category:  string(domain.CategoryPerformance),
 			RelatedTo: "student-" + e.StudentID,
-		})
-		if err != nil {
+		}, "guardians_notified", fmt.Sprintf("told %s of the high risk", count(len(guardians), "guardian"))); err != nil {
 			return err
 		}
 		st.Guardians = guardians
-		in.Issued("guardians_notified", fmt.Sprintf("told %s of the high risk", spCount(len(guardians), "guardian")), m, res)
 	}
 	in.Complete(a.Explain())
 	return in.Save(st)
@@ -318,32 +305,10 @@ func spFactorInputs(fs []risk.Factor) []domain.RiskFactorInput {
 	return out
 }
 
-func spRecipients(kind domain.RecipientKind, ids []string) []domain.RecipientInput {
-	out := make([]domain.RecipientInput, len(ids))
-	for i, id := range ids {
-		out[i] = domain.RecipientInput{Kind: string(kind), ID: id}
-	}
-	return out
-}
-
-func spStudentLabel(s *domain.Student) string {
-	if s.Name() != "" {
-		return fmt.Sprintf("%s (student %s)", s.Name(), s.ID())
-	}
-	return "student " + s.ID()
-}
-
 func spAttendanceWords(a spAttendance) string {
 	if a.Counts.total() == 0 {
 		return fmt.Sprintf("unknown (no register entry from %s to %s)", a.From, a.To)
 	}
 	return fmt.Sprintf("from %s to %s (%d present, %d late, %d absent, %d excused)", a.From, a.To,
 		a.Counts.Present, a.Counts.Late, a.Counts.Absent, a.Counts.Excused)
-}
-
-func spCount(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -1,8 +1,8 @@
 package sagas_test
 
 import (
-	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -18,45 +18,42 @@ import (
 
 // w2WaitInterventionWorkflow waits for the student's intervention
 // workflow to exist and returns its public ID.
-func w2WaitInterventionWorkflow(t *testing.T, sys *systemtest.System, school, student string) string {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		page, err := sagas.ListWorkflows(context.Background(), sys.Pool, sagas.WorkflowFilter{SchoolID: school,
+func w2WaitInterventionWorkflow(s *system, student string) string {
+	s.t.Helper()
+	var id string
+	eventually(s.t, "an intervention workflow for student "+student, func() (bool, string) {
+		page, err := sagas.ListWorkflows(s.t.Context(), s.Pool, sagas.WorkflowFilter{SchoolID: s.school,
 			Type: sagas.InterventionWorkflowSaga, Subject: "student-" + student})
 		if err != nil {
-			t.Fatal(err)
+			s.t.Fatal(err)
 		}
 		if len(page.Items) > 0 {
-			return page.Items[0].ID
+			id = page.Items[0].ID
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no intervention workflow for student %s after 60s", student)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return id != "", "none"
+	})
+	return id
 }
 
 // w2AtRisk reads the at-risk board through the HTTP API until the
 // student's row satisfies ok.
-func w2AtRisk(t *testing.T, sys *systemtest.System, school, token, student string, ok func(projections.AtRiskStudent) bool) projections.AtRiskStudent {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+func w2AtRisk(s *system, student string, ok func(projections.AtRiskStudent) bool) projections.AtRiskStudent {
+	s.t.Helper()
+	var row projections.AtRiskStudent
+	eventually(s.t, "student "+student+" on the at-risk board", func() (bool, string) {
 		var page struct {
 			Items []projections.AtRiskStudent `json:"items"`
 		}
-		sys.MustDo(t, http.MethodGet, "/v1/schools/"+school+"/at-risk", token, nil, http.StatusOK, &page)
-		for _, row := range page.Items {
-			if row.StudentID == student && ok(row) {
-				return row
+		s.MustDo(s.t, http.MethodGet, s.path("/at-risk"), s.admin, nil, http.StatusOK, &page)
+		for _, r := range page.Items {
+			if r.StudentID == student && ok(r) {
+				row = r
+				return true, ""
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("at-risk board after 60s: %+v", page.Items)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("%+v", page.Items)
+	})
+	return row
 }
 
 // TestStudentPerformanceEndToEnd: from the HTTP command recording a grade,
@@ -66,14 +63,8 @@ func w2AtRisk(t *testing.T, sys *systemtest.System, school, token, student strin
 // closing it.
 func TestStudentPerformanceEndToEnd(t *testing.T) {
 	t.Parallel()
-	sys := systemtest.Start(t, systemtest.Options{Sagas: func(d sagas.Deps) []sagas.Saga {
-		return []sagas.Saga{sagas.NewStudentPerformance(d), sagas.NewInterventionWorkflow(d)}
-	}})
-	var school commands.Result
-	sys.MustDo(t, http.MethodPost, "/v1/schools", sys.Token(commands.RolePlatformAdmin, "", ""),
-		map[string]string{"name": "Hillside", "timezone": "UTC"}, http.StatusCreated, &school)
-	base := "/v1/schools/" + school.ID
-	admin := sys.Token(commands.RoleSchoolAdmin, school.ID, "admin-1")
+	s := startSystem(t, "Hillside", "UTC", sagas.NewStudentPerformance, sagas.NewInterventionWorkflow)
+	sys, admin, base := s.System, s.admin, s.path()
 
 	var tina, class, ada commands.Result
 	sys.MustDo(t, http.MethodPost, base+"/teachers", admin, map[string]any{
@@ -92,8 +83,8 @@ func TestStudentPerformanceEndToEnd(t *testing.T) {
 	}, http.StatusCreated, &ada)
 	sys.MustDo(t, http.MethodPost, base+"/students/"+ada.ID+"/class-assignment", admin,
 		map[string]string{"classId": class.ID}, http.StatusOK, nil)
-	pat, sam := commands.GuardianID(school.ID, "pat@home.example"), commands.GuardianID(school.ID, "sam@home.example")
-	tinaToken := sys.Token(commands.RoleTeacher, school.ID, tina.ID)
+	pat, sam := commands.GuardianID(s.school, "pat@home.example"), commands.GuardianID(s.school, "sam@home.example")
+	tinaToken := sys.Token(commands.RoleTeacher, s.school, tina.ID)
 
 	// Attendance of the last week: present twice, absent twice (50%).
 	for i, status := range []string{"present", "absent", "present", "absent"} {
@@ -119,20 +110,20 @@ func TestStudentPerformanceEndToEnd(t *testing.T) {
 		t.Fatalf("student_performance: %s", systemtest.Describe(perf))
 	}
 
-	ivID := w2WaitInterventionWorkflow(t, sys, school.ID, ada.ID)
+	ivID := w2WaitInterventionWorkflow(s, ada.ID)
 	iw := sys.WaitWorkflow(t, ivID, sagas.StateRunning)
 	for iw.Step != "waiting_follow_up" {
 		time.Sleep(20 * time.Millisecond)
 		iw = sys.Workflow(t, ivID)
 	}
-	tinaMsgs := sys.WaitInbox(t, school.ID, "teacher", tina.ID, 2)
+	tinaMsgs := sys.WaitInbox(t, s.school, "teacher", tina.ID, 2)
 	subjects := []string{tinaMsgs[0].Subject, tinaMsgs[1].Subject}
 	slices.Sort(subjects)
 	if want := []string{"Intervention for Ada Lovelace (5B) assigned to you", "Risk alert: Ada Lovelace (5B) assessed at high risk"}; !slices.Equal(subjects, want) {
 		t.Fatalf("Tina's inbox %q, want %q", subjects, want)
 	}
 	for _, g := range []string{pat, sam} {
-		msgs := sys.WaitInbox(t, school.ID, "guardian", g, 2)
+		msgs := sys.WaitInbox(t, s.school, "guardian", g, 2)
 		for _, m := range msgs {
 			if strings.Contains(m.Body, "weight") || strings.Contains(m.Body, "0.62") {
 				t.Errorf("a guardian's message shows the analysis' figures: %s", m.Body)
@@ -142,7 +133,7 @@ func TestStudentPerformanceEndToEnd(t *testing.T) {
 
 	// The at-risk board shows Ada, high, with the factors and the open
 	// intervention.
-	row := w2AtRisk(t, sys, school.ID, admin, ada.ID, func(r projections.AtRiskStudent) bool {
+	row := w2AtRisk(s, ada.ID, func(r projections.AtRiskStudent) bool {
 		return r.Level == "high" && len(r.OpenInterventions) == 1
 	})
 	if row.Name != "Ada Lovelace" || row.Score == nil || *row.Score != 0.62 || len(row.Factors) != 3 ||
@@ -160,7 +151,7 @@ func TestStudentPerformanceEndToEnd(t *testing.T) {
 	if n := sys.FireDue(t); n != 0 {
 		t.Fatalf("%d more fired", n)
 	}
-	office := sys.WaitInbox(t, school.ID, "admin", domain.OfficeRecipientID, 1)
+	office := sys.WaitInbox(t, s.school, "admin", domain.OfficeRecipientID, 1)
 	if !strings.HasPrefix(office[0].Subject, "Escalated: intervention for Ada Lovelace (5B)") {
 		t.Fatalf("office message %q", office[0].Subject)
 	}
@@ -179,9 +170,8 @@ func TestStudentPerformanceEndToEnd(t *testing.T) {
 	if iw.Reason != "intervention closed by admin-1 as escalated: handed to the school counsellor" {
 		t.Fatalf("intervention workflow: %s", systemtest.Describe(iw))
 	}
-	var hw sagas.Workflow
-	sys.MustDo(t, http.MethodGet, base+"/workflows/"+ivID, admin, nil, http.StatusOK, &hw)
-	if hw.State != sagas.StateCompleted || !slices.Contains(w2Steps(hw), "escalated") {
+	hw := s.httpWorkflow(base+"/workflows/"+ivID, admin)
+	if hw.State != sagas.StateCompleted || !slices.Contains(stepNames(hw), "escalated") {
 		t.Fatalf("GET workflow: %+v", hw.WorkflowSummary)
 	}
 

@@ -12,17 +12,8 @@ import (
 	"github.com/edusmarthub/edusmarthub/sagas"
 )
 
-func w2Risk(t *testing.T, f *w2Fixture) []domain.RiskAssessed {
-	t.Helper()
-	var out []domain.RiskAssessed
-	for _, e := range f.events("risk.assessed.v1") {
-		ev, err := domain.DecodeEvent(e.Type, e.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ev.(domain.RiskAssessed))
-	}
-	return out
+func w2Risk(f *w2Fixture) []domain.RiskAssessed {
+	return decoded[domain.RiskAssessed](f.world, domain.RiskAssessedType)
 }
 
 func TestStudentPerformanceLowRisk(t *testing.T) {
@@ -32,14 +23,14 @@ func TestStudentPerformanceLowRisk(t *testing.T) {
 	f.pump()
 
 	w := f.workflow(sagas.StudentPerformanceSaga, id)
-	w2WantState(t, w, sagas.StateCompleted, "risk low (0.00)")
+	wantState(t, w, sagas.StateCompleted, "risk low (0.00)")
 	if !strings.Contains(w.Reason, "no one notified") {
 		t.Errorf("reason %q does not say no one was notified", w.Reason)
 	}
-	if got, want := w2Steps(w), []string{"analysed", "risk_assessed", "completed"}; !slices.Equal(got, want) {
+	if got, want := stepNames(w), []string{"analysed", "risk_assessed", "completed"}; !slices.Equal(got, want) {
 		t.Errorf("steps %v, want %v", got, want)
 	}
-	risks := w2Risk(t, f)
+	risks := w2Risk(f)
 	if len(risks) != 1 || risks[0].Level != domain.RiskLow || risks[0].Basis.AssessmentID != id || risks[0].Method != "rule-based-v1" {
 		t.Fatalf("risk events %+v", risks)
 	}
@@ -62,7 +53,7 @@ func TestStudentPerformanceMediumRiskTellsTheTeacherOnly(t *testing.T) {
 	f.pump()
 
 	w := f.workflow(sagas.StudentPerformanceSaga, id)
-	w2WantState(t, w, sagas.StateCompleted, "risk medium (0.29): mathematics below the pass mark (35)")
+	wantState(t, w, sagas.StateCompleted, "risk medium (0.29): mathematics below the pass mark (35)")
 	ms := f.messages()
 	if got, want := w2Recipients(ms), []string{"teacher:" + f.mathTeacher}; !slices.Equal(got, want) {
 		t.Fatalf("recipients %v, want %v", got, want)
@@ -100,19 +91,19 @@ func TestStudentPerformanceHighRiskTellsTeachersAndGuardians(t *testing.T) {
 	if ms := f.messages(); len(ms) != 0 {
 		t.Fatalf("messages %v at low risk", w2Recipients(ms))
 	}
-	f.dir.set(f.student, sagas.AttendanceSummary{Present: 14, Late: 1, Absent: 10, Excused: 2})
+	f.dir.setAttendance(f.student, sagas.AttendanceSummary{Present: 14, Late: 1, Absent: 10, Excused: 2})
 	id := f.record(f.student, "mathematics", 20)
 	f.pump()
 
 	w := f.workflow(sagas.StudentPerformanceSaga, id)
 	// mathematics 20 → 0.30; 1 of 2 subjects → 0.067; english −7.5 a
 	// time → 0.1875; attendance 15/25 = 60% → 0.25.
-	w2WantState(t, w, sagas.StateCompleted, "risk high (0.80): mathematics below the pass mark (20), attendance 60%, "+
+	wantState(t, w, sagas.StateCompleted, "risk high (0.80): mathematics below the pass mark (20), attendance 60%, "+
 		"english falling 7.5 points per assessment, 1 subject below the pass mark")
-	if got, want := w2Steps(w), []string{"analysed", "risk_assessed", "teachers_notified", "guardians_notified", "completed"}; !slices.Equal(got, want) {
+	if got, want := stepNames(w), []string{"analysed", "risk_assessed", "teachers_notified", "guardians_notified", "completed"}; !slices.Equal(got, want) {
 		t.Errorf("steps %v, want %v", got, want)
 	}
-	risks := w2Risk(t, f)
+	risks := w2Risk(f)
 	last := risks[len(risks)-1]
 	if last.Level != domain.RiskHigh || last.Score != 0.8 || last.Basis.AttendanceRate != 0.6 || last.Basis.Subjects != 2 || last.Basis.AssessmentID != id {
 		t.Fatalf("risk %+v", last)
@@ -173,8 +164,8 @@ func TestStudentPerformanceReadsTheRecordUpToItsAssessment(t *testing.T) {
 	f.record(f.student, "mathematics", 10)
 	f.pump()
 	w := f.workflow(sagas.StudentPerformanceSaga, first)
-	w2WantState(t, w, sagas.StateCompleted, "risk low (0.00)")
-	risks := w2Risk(t, f)
+	wantState(t, w, sagas.StateCompleted, "risk low (0.00)")
+	risks := w2Risk(f)
 	if len(risks) != 2 || risks[0].Level != domain.RiskLow || risks[1].Level == domain.RiskLow {
 		t.Fatalf("risk levels %v %v, want low then not low", risks[0].Level, risks[1].Level)
 	}
@@ -191,16 +182,16 @@ func TestStudentPerformanceRedelivery(t *testing.T) {
 	f.pump()
 	medium := f.record(f.student, "mathematics", 35) // 0.29: medium
 	f.pump()
-	f.dir.set(f.student, sagas.AttendanceSummary{Present: 15, Absent: 10})
+	f.dir.setAttendance(f.student, sagas.AttendanceSummary{Present: 15, Absent: 10})
 	high := f.record(f.student, "physics", 5) // 0.30 + 2/3 × 0.20 + 0.25 = 0.68: high
 	f.pump()
 	f.repump()
 
-	w2WantState(t, f.workflow(sagas.StudentPerformanceSaga, low), sagas.StateCompleted, "risk low")
-	w2WantState(t, f.workflow(sagas.StudentPerformanceSaga, medium), sagas.StateCompleted, "risk medium (0.29)")
-	w2WantState(t, f.workflow(sagas.StudentPerformanceSaga, high), sagas.StateCompleted, "risk high (0.68)")
-	w2WantCount(t, f, "risk.assessed.v1", 3)
-	w2WantCount(t, f, "intervention.opened.v1", 1)
+	wantState(t, f.workflow(sagas.StudentPerformanceSaga, low), sagas.StateCompleted, "risk low")
+	wantState(t, f.workflow(sagas.StudentPerformanceSaga, medium), sagas.StateCompleted, "risk medium (0.29)")
+	wantState(t, f.workflow(sagas.StudentPerformanceSaga, high), sagas.StateCompleted, "risk high (0.68)")
+	f.wantCount("risk.assessed.v1", 3)
+	f.wantCount("intervention.opened.v1", 1)
 	// medium: the mathematics teacher; high: the mathematics teacher
 	// (physics has none) and the guardians; the intervention: its
 	// teacher and the guardians.
@@ -225,10 +216,10 @@ func TestStudentPerformanceCrashBetweenSteps(t *testing.T) {
 	e := evs[len(evs)-1]
 	f.note.failNext(1)
 	err := f.rt.Handle(f.ctx, sagas.StudentPerformanceSaga, e)
-	if !errors.Is(err, errW2Crash) {
+	if !errors.Is(err, errNotifierDown) {
 		t.Fatalf("handle: %v, want the notifier's failure", err)
 	}
-	w2WantCount(t, f, "risk.assessed.v1", 1) // the command went through before the crash
+	f.wantCount("risk.assessed.v1", 1) // the command went through before the crash
 	if _, err := sagas.GetWorkflow(f.ctx, f.pool, sagas.WorkflowID(sagas.StudentPerformanceSaga, id)); err == nil {
 		// The instance's creation was rolled back with the rest.
 		t.Fatalf("the instance exists after a rolled-back handling")
@@ -236,9 +227,9 @@ func TestStudentPerformanceCrashBetweenSteps(t *testing.T) {
 	f.restart()
 	f.pump()
 	w := f.workflow(sagas.StudentPerformanceSaga, id)
-	w2WantState(t, w, sagas.StateCompleted, "risk medium")
-	w2WantCount(t, f, "risk.assessed.v1", 1)
-	w2WantCount(t, f, "message.sent.v1", 1)
+	wantState(t, w, sagas.StateCompleted, "risk medium")
+	f.wantCount("risk.assessed.v1", 1)
+	f.wantCount("message.sent.v1", 1)
 }
 
 // TestStudentPerformanceWithdrawnStudent: a withdrawn student is not
@@ -249,6 +240,6 @@ func TestStudentPerformanceWithdrawnStudent(t *testing.T) {
 	id := f.record(f.student, "mathematics", 20)
 	f.must(commands.NewWithdrawStudentHandler(f.repo).Handle(f.ctx, f.admin(), commands.WithdrawStudent{StudentID: f.student, Reason: "moved"}))
 	f.pump()
-	w2WantState(t, f.workflow(sagas.StudentPerformanceSaga, id), sagas.StateCompleted, "is withdrawn: no risk assessment")
-	w2WantCount(t, f, "risk.assessed.v1", 0)
+	wantState(t, f.workflow(sagas.StudentPerformanceSaga, id), sagas.StateCompleted, "is withdrawn: no risk assessment")
+	f.wantCount("risk.assessed.v1", 0)
 }

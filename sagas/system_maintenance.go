@@ -93,7 +93,7 @@ func (w systemMaintenance) Handle(ctx context.Context, in *Instance, t Trigger) 
 		}
 		in.Record("announced", fmt.Sprintf("%s window %q from %s to %s scheduled by %s; announced to the administrators of %d %s%s",
 			st.mode(), st.Title, st.StartsAt.Format(time.RFC3339), st.EndsAt.Format(time.RFC3339), st.ScheduledBy,
-			n, w3Plural(n, "school"), names))
+			n, plural(n, "school"), names))
 		if err := in.Schedule(deadlineMaintenanceStart, st.StartsAt, nil); err != nil {
 			return err
 		}
@@ -117,7 +117,7 @@ func (w systemMaintenance) Handle(ctx context.Context, in *Instance, t Trigger) 
 		if err != nil {
 			return err
 		}
-		in.Complete(fmt.Sprintf("cancelled by %s: %s; the administrators of %d %s told", e.CancelledBy, e.Reason, n, w3Plural(n, "school")))
+		in.Complete(fmt.Sprintf("cancelled by %s: %s; the administrators of %d %s told", e.CancelledBy, e.Reason, n, plural(n, "school")))
 	}
 	return in.Save(&st)
 }
@@ -202,7 +202,7 @@ func (w systemMaintenance) Deadline(ctx context.Context, in *Instance, d Deadlin
 		}
 		in.Issued("ended", fmt.Sprintf("window %q ended at %s", st.Title, in.Now().Format(time.RFC3339)), m, res)
 		in.Complete(fmt.Sprintf("%s window %q ran from %s to %s; %d %s told beforehand", st.mode(), st.Title,
-			st.StartsAt.Format(time.RFC3339), st.EndsAt.Format(time.RFC3339), len(st.Announced), w3Plural(len(st.Announced), "school")))
+			st.StartsAt.Format(time.RFC3339), st.EndsAt.Format(time.RFC3339), len(st.Announced), plural(len(st.Announced), "school")))
 	}
 	return in.Save(&st)
 }

@@ -15,7 +15,7 @@ func smDraft(st maintenanceState) drafting.Maintenance {
 }
 
 func smNotification(st maintenanceState, subject, body string) Notification {
-	return Notification{Recipients: []domain.RecipientInput{{Kind: string(domain.RecipientAdmin), ID: domain.OfficeRecipientID}},
+	return Notification{Recipients: []domain.RecipientInput{officeRecipient},
 		Subject: subject, Body: body, Category: string(domain.CategoryGeneral), RelatedTo: "maintenance-" + st.MaintenanceID}
 }
 

@@ -18,7 +18,7 @@ const w3Maintenance = "system_maintenance"
 func (w *w3World) scheduleMaintenance(title string, start, end time.Time) string {
 	w.t.Helper()
 	id := uuid.NewString()
-	w.must(commands.NewScheduleMaintenanceHandler(w.repo).Handle(w.ctx, w.platform(), commands.ScheduleMaintenance{
+	w.must(commands.NewScheduleMaintenanceHandler(w.repo).Handle(w.ctx, platformAdmin(), commands.ScheduleMaintenance{
 		MaintenanceID: id, Title: title, Description: "PostgreSQL major upgrade", StartsAt: start, EndsAt: end, ReadOnly: true}))
 	return id
 }
@@ -42,7 +42,7 @@ func TestW3SystemMaintenance(t *testing.T) {
 	if wf.State != sagas.StateRunning || wf.SchoolID != "" || wf.Step != "announced" {
 		t.Fatalf("%s at %s in school %q: %s", wf.State, wf.Step, wf.SchoolID, wf.Reason)
 	}
-	if r := w3StepReason(t, wf, "announced"); !strings.Contains(r, "announced to the administrators of 2 schools (") {
+	if r := stepReason(t, wf, "announced"); !strings.Contains(r, "announced to the administrators of 2 schools (") {
 		t.Errorf("announced: %s", r)
 	}
 	msgs := w.messages()
@@ -77,7 +77,7 @@ func TestW3SystemMaintenance(t *testing.T) {
 	if n := w.fire(); n != 0 {
 		t.Fatalf("fired %d again", n)
 	}
-	if got := w3Deadlines(w.workflow(w3Maintenance, id)); strings.Join(got, " ") != "start:fired end:pending" {
+	if got := deadlineStates(w.workflow(w3Maintenance, id)); strings.Join(got, " ") != "start:fired end:pending" {
 		t.Errorf("deadlines: %v", got)
 	}
 	w.at(end)
@@ -93,7 +93,7 @@ func TestW3SystemMaintenance(t *testing.T) {
 	if wf.State != sagas.StateCompleted || wf.Reason != "read-only window \"Database upgrade\" ran from 2026-09-12T20:00:00Z to 2026-09-12T23:00:00Z; 2 schools told beforehand" {
 		t.Errorf("%s: %s", wf.State, wf.Reason)
 	}
-	if got := strings.Join(w3Steps(wf), " "); got != "announced started ended completed" {
+	if got := strings.Join(stepNames(wf), " "); got != "announced started ended completed" {
 		t.Errorf("steps: %s", got)
 	}
 	for typ, want := range map[string]int{domain.MaintenanceStartedType: 1, domain.MaintenanceEndedType: 1, domain.MessageSentType: 2} {
@@ -118,14 +118,14 @@ func TestW3SystemMaintenanceCancelled(t *testing.T) {
 	w.fire()
 
 	w.at(start.Add(30 * time.Minute))
-	w.must(commands.NewCancelMaintenanceHandler(w.repo).Handle(w.ctx, w.platform(),
+	w.must(commands.NewCancelMaintenanceHandler(w.repo).Handle(w.ctx, platformAdmin(),
 		commands.CancelMaintenance{MaintenanceID: id, Reason: "the upgrade is postponed"}))
 	w.pump()
 	wf := w.workflow(w3Maintenance, id)
 	if wf.State != sagas.StateCompleted || wf.Reason != "cancelled by root: the upgrade is postponed; the administrators of 1 school told" {
 		t.Errorf("%s: %s", wf.State, wf.Reason)
 	}
-	if got := strings.Join(w3Deadlines(wf), " "); got != "start:fired end:cancelled" {
+	if got := strings.Join(deadlineStates(wf), " "); got != "start:fired end:cancelled" {
 		t.Errorf("deadlines: %s", got)
 	}
 	msgs := w.messages()

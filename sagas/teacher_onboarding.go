@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -231,17 +230,17 @@ func (s *teacherOnboarding) plan(ctx context.Context, in *Instance, e domain.Tea
 		// retries: the retry plans again on the new version.
 		expected := uint64(base.CurrentVersion())
 		publish.ExpectedVersion = &expected
-		reason := onboardingClip(fmt.Sprintf("onboarding of %s: %s", teacher.Name(), plan.Summary), 500)
+		reason := clip(fmt.Sprintf("onboarding of %s: %s", teacher.Name(), plan.Summary), 500)
 		res, err := commands.NewPublishTimetableHandler(repo).Handle(ctx, publish, commands.PublishTimetable{
 			ChangeKind: string(domain.ChangeMinor), Reason: reason, Entries: entries})
 		if err != nil {
-			return onboardingRefused(in, err, "timetable_published",
+			return failIfRefused(in, err, "timetable_published",
 				fmt.Sprintf("timetable version %d with %s for %s was refused", base.CurrentVersion()+1,
-					onboardingLessons(len(plan.Entries)), teacher.Name()))
+					count(len(plan.Entries), "lesson"), teacher.Name()))
 		}
 		st.Version = int(res.Version)
 		in.Issued("timetable_published", fmt.Sprintf("version %d: %s for %s (%s), %s in all",
-			res.Version, onboardingLessons(len(plan.Entries)), teacher.Name(), onboardingPlacedList(plan), onboardingLessons(len(entries))), publish, res)
+			res.Version, count(len(plan.Entries), "lesson"), teacher.Name(), onboardingPlacedList(plan), count(len(entries), "lesson")), publish, res)
 	}
 	// Then assign the teacher to the class subjects that had none and
 	// got lessons, so the classes record who teaches them. After the
@@ -266,21 +265,21 @@ func (s *teacherOnboarding) plan(ctx context.Context, in *Instance, e domain.Tea
 		m := in.Meta("assign:" + d.ClassID + ":" + string(d.Subject))
 		expected := version[d.ClassID]
 		m.ExpectedVersion = &expected
-		ours := onboardingHas(c.recs, commands.EventID(m.CommandID, c.class.StreamID(), 0))
+		ours := hasEvent(c.recs, commands.EventID(m.CommandID, c.class.StreamID(), 0))
 		if !d.Unassigned && !ours {
 			continue // already the teacher's (assigned by someone else)
 		}
 		res, err := commands.NewAssignSubjectTeacherHandler(repo).Handle(ctx, m, commands.AssignSubjectTeacher{
 			ClassID: d.ClassID, Subject: string(d.Subject), TeacherID: teacher.ID()})
 		if err != nil {
-			return onboardingRefused(in, err, "subject_assigned",
+			return failIfRefused(in, err, "subject_assigned",
 				fmt.Sprintf("assigning %s to %s of %s was refused", teacher.Name(), d.Subject, d.ClassName))
 		}
 		version[d.ClassID] = max(version[d.ClassID], res.Version)
 		label := d.ClassName + " " + string(d.Subject)
 		st.Assigned = append(st.Assigned, label)
 		in.Issued("subject_assigned", fmt.Sprintf("%s now teaches %s (%s a week, %d already in the timetable)",
-			teacher.Name(), label, onboardingLessons(d.Placed), d.Existing), m, res)
+			teacher.Name(), label, count(d.Placed, "lesson"), d.Existing), m, res)
 	}
 
 	if err := in.Save(st); err != nil {
@@ -309,7 +308,7 @@ func (s *teacherOnboarding) Deadline(ctx context.Context, in *Instance, d Deadli
 		lessons := "no lessons had been published for them"
 		if st.Version > 0 {
 			lessons = fmt.Sprintf("their %s in timetable version %d stay until the school changes the timetable",
-				onboardingLessons(len(st.Lessons)), st.Version)
+				count(len(st.Lessons), "lesson"), st.Version)
 		}
 		in.Fail("teacher_checked", fmt.Sprintf("%s was deactivated before the welcome: no message sent; %s", st.TeacherName, lessons))
 		return nil
@@ -324,47 +323,42 @@ func (s *teacherOnboarding) Deadline(ctx context.Context, in *Instance, d Deadli
 		return err
 	}
 	subject, body := drafting.Welcome(onboardingWelcomeDraft(st, week, school, s.d.Settings))
-	m := in.Meta("welcome")
-	res, err := s.d.Notifier.Notify(ctx, m, Notification{
-		Recipients: []domain.RecipientInput{{Kind: string(domain.RecipientTeacher), ID: st.TeacherID}},
+	res, err := s.d.notify(ctx, in, "welcome", Notification{
+		Recipients: recipients(domain.RecipientTeacher, st.TeacherID),
 		Subject:    subject, Body: body,
 		Category: string(domain.CategoryWelcome), RelatedTo: "teacher-" + st.TeacherID,
-	})
+	}, "teacher_welcomed", fmt.Sprintf("welcome message sent to %s with %s", st.TeacherName, onboardingWeekSummary(week)))
 	if err != nil {
-		return onboardingRefused(in, err, "teacher_welcomed", "the welcome message to "+st.TeacherName+" was refused")
+		return failIfRefused(in, err, "teacher_welcomed", "the welcome message to "+st.TeacherName+" was refused")
 	}
 	st.WelcomeMessageID = res.ID
-	in.Issued("teacher_welcomed", fmt.Sprintf("welcome message sent to %s with %s", st.TeacherName, onboardingWeekSummary(week)), m, res)
 
 	subject, body = drafting.TeacherOnboarded(drafting.TeacherOnboarding{
 		SchoolName: school.Name(), TeacherName: st.TeacherName, Subjects: st.Subjects, TimetableVersion: st.Version,
 		LessonsPlaced: len(week), LessonsUnfilled: st.unfilledLessons(), Unfilled: st.unfilledReasons(),
 		Explanation: st.Explanation,
 	})
-	m = in.Meta("office")
-	res, err = s.d.Notifier.Notify(ctx, m, Notification{
-		Recipients: []domain.RecipientInput{{Kind: string(domain.RecipientAdmin), ID: domain.OfficeRecipientID}},
-		Subject:    subject, Body: body,
-		Category: string(domain.CategoryGeneral), RelatedTo: "teacher-" + st.TeacherID,
-	})
-	if err != nil {
-		return onboardingRefused(in, err, "admins_notified", "the summary to the school's administrators was refused")
-	}
-	st.SummaryMessageID = res.ID
 	unfilled := ""
 	if n := st.unfilledLessons(); n > 0 {
-		unfilled = fmt.Sprintf(", %s unfilled", onboardingLessons(n))
+		unfilled = fmt.Sprintf(", %s unfilled", count(n, "lesson"))
 	}
-	in.Issued("admins_notified", fmt.Sprintf("summary sent to the school's administrators: %s assigned%s",
-		onboardingLessons(len(week)), unfilled), m, res)
+	res, err = s.d.notify(ctx, in, "office", Notification{
+		Recipients: []domain.RecipientInput{officeRecipient},
+		Subject:    subject, Body: body,
+		Category: string(domain.CategoryGeneral), RelatedTo: "teacher-" + st.TeacherID,
+	}, "admins_notified", fmt.Sprintf("summary sent to the school's administrators: %s assigned%s", count(len(week), "lesson"), unfilled))
+	if err != nil {
+		return failIfRefused(in, err, "admins_notified", "the summary to the school's administrators was refused")
+	}
+	st.SummaryMessageID = res.ID
 
-	m = in.Meta("onboarded")
+	m := in.Meta("onboarded")
 	res, err = commands.NewCompleteTeacherOnboardingHandler(s.d.Repo).Handle(ctx, m, commands.CompleteTeacherOnboarding{
 		TeacherID: st.TeacherID, TimetableVersion: st.Version, LessonsAssigned: len(week),
 		LessonsUnfilled: st.unfilledLessons(), WelcomeMessageID: st.WelcomeMessageID,
 	})
 	if err != nil {
-		return onboardingRefused(in, err, "onboarding_recorded", "recording the onboarding of "+st.TeacherName+" was refused")
+		return failIfRefused(in, err, "onboarding_recorded", "recording the onboarding of "+st.TeacherName+" was refused")
 	}
 	in.Issued("onboarding_recorded", "teacher.onboarded.v1 recorded for "+st.TeacherName, m, res)
 	if err := in.Save(st); err != nil {
@@ -464,27 +458,12 @@ func (s *teacherOnboarding) publishedWeek(ctx context.Context, school string, st
 	return nil, fmt.Errorf("timetable version %d of school %s is not in the store", st.Version, school)
 }
 
-// onboardingRefused fails the instance on step when err is a refusal for
-// good (a domain error), keeping what earlier steps recorded, and returns
-// nil; any other error is returned, for the runtime to retry.
-func onboardingRefused(in *Instance, err error, step, what string) error {
-	if domain.KindOf(err) == 0 {
-		return err
-	}
-	in.Fail(step, what+": "+err.Error())
-	return nil
-}
-
-func onboardingHas(recs []eventstore.RecordedEvent, id uuid.UUID) bool {
-	return slices.ContainsFunc(recs, func(r eventstore.RecordedEvent) bool { return r.ID == id })
-}
-
 func onboardingPlanned(t *domain.Teacher, classes []onboardingClass, plan scheduling.Result) string {
 	if plan.Summary != "" {
 		return fmt.Sprintf("%s (%s), over the school's %d classes: %s", t.Name(), onboardingSubjects(t.Subjects()), len(classes), plan.Summary)
 	}
-	return fmt.Sprintf("%s for %s over %d classes, %s unfilled", onboardingLessons(len(plan.Entries)), t.Name(),
-		len(classes), onboardingLessons(onboardingUnfilledCount(plan)))
+	return fmt.Sprintf("%s for %s over %d classes, %s unfilled", count(len(plan.Entries), "lesson"), t.Name(),
+		len(classes), count(onboardingUnfilledCount(plan), "lesson"))
 }
 
 func onboardingUnfilledCount(plan scheduling.Result) int {
@@ -540,7 +519,7 @@ func onboardingWeekSummary(week []domain.TimetableEntry) string {
 	for _, l := range week {
 		days[l.Slot.Day] = true
 	}
-	return fmt.Sprintf("a weekly schedule of %s on %d days", onboardingLessons(len(week)), len(days))
+	return fmt.Sprintf("a weekly schedule of %s on %d days", count(len(week), "lesson"), len(days))
 }
 
 // onboardingWelcomeDraft is what the welcome is drafted from.
@@ -561,28 +540,8 @@ func onboardingDone(st onboardingState, week []domain.TimetableEntry) string {
 	}
 	unfilled := ""
 	if n := st.unfilledLessons(); n > 0 {
-		unfilled = fmt.Sprintf(", %s unfilled", onboardingLessons(n))
+		unfilled = fmt.Sprintf(", %s unfilled", count(n, "lesson"))
 	}
 	return fmt.Sprintf("%s onboarded: %s a week in timetable version %d%s; welcome sent, administrators informed",
-		st.TeacherName, onboardingLessons(len(week)), st.Version, unfilled)
-}
-
-// onboardingLessons is "1 lesson" or "n lessons".
-func onboardingLessons(n int) string {
-	if n == 1 {
-		return "1 lesson"
-	}
-	return fmt.Sprintf("%d lessons", n)
-}
-
-// onboardingClip cuts s to at most n bytes, on a rune boundary.
-func onboardingClip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+		st.TeacherName, count(len(week), "lesson"), st.Version, unfilled)
 }

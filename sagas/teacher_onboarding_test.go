@@ -3,6 +3,7 @@ package sagas_test
 import (
 	"encoding/json"
 	"errors"
+	"github.com/edusmarthub/edusmarthub/internal/systemtest"
 	"slices"
 	"strings"
 	"testing"
@@ -43,17 +44,6 @@ func w1OnboardingSchool(env *w1Env) w1School {
 	return s
 }
 
-// skip moves the pump past every event stored so far.
-func (env *w1Env) skip() {
-	env.t.Helper()
-	env.visible()
-	head, err := env.store.Head(env.t.Context())
-	if err != nil {
-		env.t.Fatal(err)
-	}
-	env.after, env.skipped = head, head
-}
-
 // w1Ann creates Ann, who teaches mathematics and physics, prefers the
 // mornings and teaches at most two lessons a day: 10 of the 12 lessons
 // 5A and 5B need fit.
@@ -68,18 +58,18 @@ func w1CheckOnboarded(t *testing.T, env *w1Env, s w1School, ann string) {
 	t.Helper()
 	w := env.workflow(sagas.TeacherOnboardingName, ann)
 	if w.State != sagas.StateCompleted {
-		t.Fatalf("state %s at %s (%s); steps %v", w.State, w.Step, w.Reason, w1Steps(w))
+		t.Fatalf("state %s at %s (%s); steps %v", w.State, w.Step, w.Reason, stepNames(w))
 	}
 	wantSteps := []string{"timetable_planned", "plan_explained", "lesson_unfilled", "lesson_unfilled",
 		"timetable_published", "subject_assigned", "subject_assigned", "subject_assigned",
 		"teacher_welcomed", "admins_notified", "onboarding_recorded", "completed"}
-	if got := w1Steps(w); !slices.Equal(got, wantSteps) {
-		t.Fatalf("steps %v, want %v\n%s", got, wantSteps, w1Describe(w))
+	if got := stepNames(w); !slices.Equal(got, wantSteps) {
+		t.Fatalf("steps %v, want %v\n%s", got, wantSteps, systemtest.Describe(w))
 	}
 	if want := "Ann Adams onboarded: 10 lessons a week in timetable version 2, 2 lessons unfilled; welcome sent, administrators informed"; w.Reason != want {
 		t.Errorf("reason %q, want %q", w.Reason, want)
 	}
-	for _, r := range w1Step(w, "lesson_unfilled") {
+	for _, r := range stepReasons(w, "lesson_unfilled") {
 		if !strings.Contains(r, "1 of 4 weekly lessons unfilled") || !strings.Contains(r, "maximum of 2 lessons a day") {
 			t.Errorf("unfilled reason %q does not name the binding rule", r)
 		}
@@ -163,17 +153,16 @@ func w1CheckOnboarded(t *testing.T, env *w1Env, s w1School, ann string) {
 func TestTeacherOnboardingPlansPublishesWelcomesAndCompletes(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.start()
 	s := w1OnboardingSchool(env)
 	ann := w1Ann(env)
-	env.mustPump(1)
+	env.pump()
 
 	// First step: planned, published, assigned; the welcome is due.
 	w := env.workflow(sagas.TeacherOnboardingName, ann)
 	if w.State != sagas.StateRunning || w.Step != "subject_assigned" {
 		t.Fatalf("after the event: %s at %s (%s)", w.State, w.Step, w.Reason)
 	}
-	if r := w1Step(w, "timetable_published")[0]; !strings.HasPrefix(r, "version 2: 10 lessons for Ann Adams") {
+	if r := stepReasons(w, "timetable_published")[0]; !strings.HasPrefix(r, "version 2: 10 lessons for Ann Adams") {
 		t.Errorf("publication step %q", r)
 	}
 	if len(w.Deadlines) != 1 || w.Deadlines[0].Name != "welcome" || w.Deadlines[0].State != sagas.DeadlinePending {
@@ -196,35 +185,34 @@ func TestTeacherOnboardingPlansPublishesWelcomesAndCompletes(t *testing.T) {
 func TestTeacherOnboardingEveryEventTwice(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.start()
+	env.twice = true
 	s := w1OnboardingSchool(env)
 	ann := w1Ann(env)
-	env.mustPump(2)
+	env.pump()
 	if n := env.fire(); n != 1 {
 		t.Fatalf("%d deadlines fired, want 1", n)
 	}
-	env.mustPump(2)
+	env.pump()
 	if n := env.fire(); n != 0 {
 		t.Fatalf("%d deadlines fired again", n)
 	}
 	// Everything stored since the workflows started, delivered again.
 	env.after = env.skipped
-	env.mustPump(2)
+	env.pump()
 	w1CheckOnboarded(t, env, s, ann)
 }
 
 func TestTeacherOnboardingRestartBetweenSteps(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.start()
 	s := w1OnboardingSchool(env)
 	ann := w1Ann(env)
-	env.mustPump(1)
-	env.start() // the service restarts between the two steps
+	env.pump()
+	env.restart() // the service restarts between the two steps
 	if n := env.fire(); n != 1 {
 		t.Fatalf("%d deadlines fired after the restart, want 1", n)
 	}
-	env.start()
+	env.restart()
 	if n := env.fire(); n != 0 {
 		t.Fatalf("%d deadlines fired after a second restart", n)
 	}
@@ -238,17 +226,17 @@ func TestTeacherOnboardingRestartBetweenSteps(t *testing.T) {
 func TestTeacherOnboardingCrashAfterPublishing(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.wrap = func(s sagas.Saga) sagas.Saga { return &w1CrashAfter{Saga: s, typ: domain.TeacherCreatedType} }
-	env.start()
+	env.wrap = func(s sagas.Saga) sagas.Saga { return &crashAfter{Saga: s, typ: domain.TeacherCreatedType} }
+	env.restart()
 	s := w1OnboardingSchool(env)
 	ann := w1Ann(env)
-	if err := env.pump(1); !errors.Is(err, errW1Crash) {
+	if err := env.tryPump(); !errors.Is(err, errCrash) {
 		t.Fatalf("pump: %v, want the simulated crash", err)
 	}
 	if n := len(env.events(domain.TimetablePublishedType)); n != 2 {
 		t.Fatalf("%d publications after the crash, want 2 (the first attempt's is stored)", n)
 	}
-	env.mustPump(1) // the redelivery
+	env.pump() // the redelivery
 	env.fire()
 	w1CheckOnboarded(t, env, s, ann)
 }
@@ -259,11 +247,10 @@ func TestTeacherOnboardingCrashAfterPublishing(t *testing.T) {
 func TestTeacherOnboardingRetriesTheWelcomeStep(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.start()
 	s := w1OnboardingSchool(env)
 	ann := w1Ann(env)
-	env.mustPump(1)
-	env.notifier.failOnce("Teacher onboarded", errors.New("inbox unavailable"))
+	env.pump()
+	env.note.failOnce("Teacher onboarded", errors.New("inbox unavailable"))
 	if _, err := env.rt.FireDue(t.Context()); err == nil || !strings.Contains(err.Error(), "inbox unavailable") {
 		t.Fatalf("FireDue: %v, want the notifier's failure", err)
 	}
@@ -280,15 +267,14 @@ func TestTeacherOnboardingRetriesTheWelcomeStep(t *testing.T) {
 func TestTeacherOnboardingWithoutClassesCompletesWithoutLessons(t *testing.T) {
 	t.Parallel()
 	env := w1NewEnv(t)
-	env.start()
 	ann := w1Ann(env)
-	env.mustPump(1)
+	env.pump()
 	env.fire()
 	w := env.workflow(sagas.TeacherOnboardingName, ann)
 	if w.State != sagas.StateCompleted {
 		t.Fatalf("state %s at %s (%s)", w.State, w.Step, w.Reason)
 	}
-	if got := w1Step(w, "timetable_unchanged"); len(got) != 1 || got[0] != "no lessons assigned: the school has no class yet" {
+	if got := stepReasons(w, "timetable_unchanged"); len(got) != 1 || got[0] != "no lessons assigned: the school has no class yet" {
 		t.Errorf("timetable_unchanged %q", got)
 	}
 	if !strings.Contains(w.Reason, "without lessons (the school has no class yet)") {
@@ -323,11 +309,10 @@ func TestTeacherOnboardingFailsWithTheReason(t *testing.T) {
 	t.Run("deactivated before the start", func(t *testing.T) {
 		t.Parallel()
 		env := w1NewEnv(t)
-		env.start()
 		w1OnboardingSchool(env)
 		ann := w1Ann(env)
 		deactivate(env, ann)
-		env.mustPump(1)
+		env.pump()
 		w := env.workflow(sagas.TeacherOnboardingName, ann)
 		if w.State != sagas.StateFailed || w.Step != "teacher_loaded" ||
 			w.Reason != "Ann Adams was deactivated before the onboarding started: no lesson assigned, no message sent" {
@@ -340,18 +325,17 @@ func TestTeacherOnboardingFailsWithTheReason(t *testing.T) {
 	t.Run("welcome refused", func(t *testing.T) {
 		t.Parallel()
 		env := w1NewEnv(t)
-		env.start()
 		w1OnboardingSchool(env)
 		ann := w1Ann(env)
-		env.mustPump(1)
-		env.notifier.failOnce("Welcome to", &domain.Error{Kind: domain.KindForbidden, Message: "the recipient has opted out of messages"})
+		env.pump()
+		env.note.failOnce("Welcome to", &domain.Error{Kind: domain.KindForbidden, Message: "the recipient has opted out of messages"})
 		env.fire()
 		w := env.workflow(sagas.TeacherOnboardingName, ann)
 		if w.State != sagas.StateFailed || w.Step != "teacher_welcomed" ||
 			w.Reason != "the welcome message to Ann Adams was refused: the recipient has opted out of messages" {
-			t.Fatalf("%s", w1Describe(w))
+			t.Fatalf("%s", systemtest.Describe(w))
 		}
-		if got := w1Steps(w); len(got) != 9 || got[7] != "subject_assigned" {
+		if got := stepNames(w); len(got) != 9 || got[7] != "subject_assigned" {
 			t.Errorf("steps %v: the first step's records should stay", got)
 		}
 		if n := len(env.messages()); n != 0 {
@@ -361,21 +345,20 @@ func TestTeacherOnboardingFailsWithTheReason(t *testing.T) {
 	t.Run("deactivated between the steps", func(t *testing.T) {
 		t.Parallel()
 		env := w1NewEnv(t)
-		env.start()
 		w1OnboardingSchool(env)
 		ann := w1Ann(env)
-		env.mustPump(1)
+		env.pump()
 		deactivate(env, ann)
 		env.fire()
 		w := env.workflow(sagas.TeacherOnboardingName, ann)
 		if w.State != sagas.StateFailed || w.Step != "teacher_checked" || w.Reason != "Ann Adams was deactivated before the welcome: "+
 			"no message sent; their 10 lessons in timetable version 2 stay until the school changes the timetable" {
-			t.Fatalf("%s", w1Describe(w))
+			t.Fatalf("%s", systemtest.Describe(w))
 		}
 		// What was done before stays recorded; nothing was sent.
 		for _, step := range []string{"timetable_published", "subject_assigned"} {
-			if len(w1Step(w, step)) == 0 {
-				t.Errorf("step %s missing from %v", step, w1Steps(w))
+			if len(stepReasons(w, step)) == 0 {
+				t.Errorf("step %s missing from %v", step, stepNames(w))
 			}
 		}
 		if n := len(env.messages()) + len(env.events(domain.TeacherOnboardedType)); n != 0 {

@@ -44,32 +44,6 @@ func newProjectionRegistry(cfg config.Config, pool *pgxpool.Pool, store eventsto
 	return r, nil
 }
 
-// projectionHandlerPrefix names the projections' Kafka handlers, and so
-// their consumer groups (<topic prefix>.projection.<name>): constant, or
-// the topics are consumed again from the start.
-const projectionHandlerPrefix = "projection."
-
-// projectionHandlers are the live consumers of the read models: one
-// Kafka handler (consumer group) per projection over its channels.
-func projectionHandlers(views *projections.Registry) []kafka.Handler {
-	var hs []kafka.Handler
-	for _, p := range views.Projections() {
-		name := p.Name()
-		hs = append(hs, kafka.Handler{
-			Name:     projectionHandlerPrefix + name,
-			Channels: p.Channels(),
-			Handle: func(ctx context.Context, e kafka.Event) error {
-				err := views.Apply(ctx, name, e.Recorded())
-				if errors.Is(err, projections.ErrInvalidEvent) || errors.Is(err, projections.ErrUnknownProjection) {
-					return kafka.Permanent(err) // retrying cannot help
-				}
-				return err
-			},
-		})
-	}
-	return hs
-}
-
 // liveProjections runs the read models' consumers in the background.
 type liveProjections struct {
 	views *projections.Registry
@@ -88,7 +62,7 @@ const setupRetry = 5 * time.Second
 // failed setup is logged and tried again; consuming starts only after it.
 func startProjections(ctx context.Context, views *projections.Registry, kcfg kafka.Config, reg prometheus.Registerer, logger *slog.Logger) (*liveProjections, error) {
 	log := logger.With("component", "projections")
-	router, err := kafka.NewRouterWithConfig(kafka.RouterConfig{Kafka: kcfg, Logger: log, Registerer: reg}, projectionHandlers(views)...)
+	router, err := kafka.NewRouterWithConfig(kafka.RouterConfig{Kafka: kcfg, Logger: log, Registerer: reg}, kafka.ProjectionHandlers(views)...)
 	if err != nil {
 		return nil, fmt.Errorf("projections: %w", err)
 	}

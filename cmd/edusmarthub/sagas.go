@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -12,21 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edusmarthub/edusmarthub/commands"
-	"github.com/edusmarthub/edusmarthub/domain"
 	"github.com/edusmarthub/edusmarthub/internal/config"
 	"github.com/edusmarthub/edusmarthub/internal/directory"
 	"github.com/edusmarthub/edusmarthub/notify"
 	"github.com/edusmarthub/edusmarthub/sagas"
 	"github.com/edusmarthub/edusmarthub/transport/kafka"
-)
-
-// Handler names of the workflows' consumers, and so their consumer groups
-// (<topic prefix>.saga.<name>, <topic prefix>.notify.delivery): constant,
-// or the topics are consumed again from the start.
-const (
-	sagaHandlerPrefix     = "saga."
-	notifyDeliveryName    = "notify.delivery"
-	notifyDeliveryChannel = domain.ChannelCommunication
 )
 
 // sagaSettings maps the configuration to the workflows' settings; what
@@ -55,43 +44,6 @@ func deliveryConfigs(cfg config.Config) (*notify.SMTPConfig, *notify.WebhookConf
 	return smtp, hook
 }
 
-// sagaHandlers are the workflows' Kafka consumers: one handler (consumer
-// group) per saga over its channels.
-func sagaHandlers(rt *sagas.Runtime) []kafka.Handler {
-	var hs []kafka.Handler
-	for _, s := range rt.Sagas() {
-		name := s.Name()
-		hs = append(hs, kafka.Handler{
-			Name:     sagaHandlerPrefix + name,
-			Channels: s.Channels(),
-			Handle: func(ctx context.Context, e kafka.Event) error {
-				err := rt.Handle(ctx, name, e.Recorded())
-				if errors.Is(err, sagas.ErrInvalidEvent) || errors.Is(err, sagas.ErrUnknownSaga) {
-					return kafka.Permanent(err) // retrying cannot help
-				}
-				return err
-			},
-		})
-	}
-	return hs
-}
-
-// notifyHandler hands every in-app message to the e-mail and webhook
-// deliveries.
-func notifyHandler(d *notify.Dispatcher) kafka.Handler {
-	return kafka.Handler{
-		Name:     notifyDeliveryName,
-		Channels: []domain.Channel{notifyDeliveryChannel},
-		Handle: func(ctx context.Context, e kafka.Event) error {
-			err := d.Handle(ctx, e.Recorded())
-			if errors.Is(err, notify.ErrInvalidEvent) {
-				return kafka.Permanent(err)
-			}
-			return err
-		},
-	}
-}
-
 // liveSagas runs the workflows in the background: their Kafka consumers,
 // the deadline loop and, when configured, the notification deliveries.
 type liveSagas struct {
@@ -118,7 +70,7 @@ func startSagas(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, repo
 	if err != nil {
 		return nil, err
 	}
-	handlers := sagaHandlers(rt)
+	handlers := kafka.SagaHandlers(rt)
 	var dispatcher *notify.Dispatcher
 	if smtp, hook := deliveryConfigs(cfg); smtp != nil || hook != nil {
 		dispatcher, err = notify.NewDispatcher(notify.DispatcherConfig{
@@ -128,7 +80,7 @@ func startSagas(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, repo
 		if err != nil {
 			return nil, fmt.Errorf("notification deliveries (EDUSMARTHUB_SMTP_*, EDUSMARTHUB_WEBHOOK_*): %w", err)
 		}
-		handlers = append(handlers, notifyHandler(dispatcher))
+		handlers = append(handlers, kafka.NotifyHandler(dispatcher))
 	}
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	ls := &liveSagas{Runtime: rt, stop: stop}

@@ -1,54 +1,14 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/edusmarthub/edusmarthub/domain"
 	"github.com/edusmarthub/edusmarthub/internal/config"
-	"github.com/edusmarthub/edusmarthub/internal/pgtest"
 	"github.com/edusmarthub/edusmarthub/sagas"
-	"github.com/edusmarthub/edusmarthub/transport/kafka"
 )
-
-type sagaStub struct{}
-
-func (sagaStub) Name() string               { return "stub_flow" }
-func (sagaStub) Channels() []domain.Channel { return []domain.Channel{domain.ChannelTeacher} }
-func (sagaStub) Correlate(sagas.Trigger) (sagas.Route, bool) {
-	return sagas.Route{}, false
-}
-func (sagaStub) Handle(context.Context, *sagas.Instance, sagas.Trigger) error    { return nil }
-func (sagaStub) Deadline(context.Context, *sagas.Instance, sagas.Deadline) error { return nil }
-
-func TestSagaHandlers(t *testing.T) {
-	t.Parallel()
-	rt, err := sagas.NewRuntime(sagas.Config{Pool: pgtest.NewPool(t)}, sagaStub{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := sagaHandlers(rt)
-	if len(hs) != 1 || hs[0].Name != "saga.stub_flow" || !slices.Equal(hs[0].Channels, []domain.Channel{domain.ChannelTeacher}) {
-		t.Fatalf("handlers = %+v", hs)
-	}
-	// A body that does not decode can never be handled: dead-lettered at
-	// once, not retried.
-	err = hs[0].Handle(t.Context(), kafka.Event{ID: uuid.New(), Type: "teacher.created.v1", Stream: "teacher-1", Version: 1,
-		Data: json.RawMessage(`{"teacherId": 7}`)})
-	if !kafka.IsPermanent(err) {
-		t.Errorf("undecodable event: %v, want a permanent error", err)
-	}
-	if err := hs[0].Handle(t.Context(), kafka.Event{ID: uuid.New(), Type: "teacher.created.v1", Stream: "teacher-1", Version: 1,
-		Data: json.RawMessage(`{"teacherId": "t1"}`)}); err != nil {
-		t.Errorf("an event the saga ignores: %v", err)
-	}
-}
 
 func TestSagaSettingsAndDeliveries(t *testing.T) {
 	t.Parallel()

@@ -1,0 +1,79 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+
+	"github.com/edusmarthub/edusmarthub/domain"
+	"github.com/edusmarthub/edusmarthub/eventstore"
+	"github.com/edusmarthub/edusmarthub/notify"
+	"github.com/edusmarthub/edusmarthub/projections"
+	"github.com/edusmarthub/edusmarthub/sagas"
+)
+
+// The consumers of the service's own topics: the read models, the
+// workflows and the notification deliveries, one handler (so one consumer
+// group) each, as serve runs them and the system tests and benchmarks
+// mirror them.
+
+// Names of the consumers' handlers, and so of their consumer groups
+// (<topic prefix>.projection.<name>, <topic prefix>.saga.<name>,
+// <topic prefix>.notify.delivery): constant, or the topics are consumed
+// again from the start.
+const (
+	ProjectionHandlerPrefix = "projection."
+	SagaHandlerPrefix       = "saga."
+	NotifyDeliveryHandler   = "notify.delivery"
+)
+
+// ProjectionHandlers are the live consumers of the read models: one
+// handler per projection over its channels.
+func ProjectionHandlers(views *projections.Registry) []Handler {
+	var hs []Handler
+	for _, p := range views.Projections() {
+		name := p.Name()
+		hs = append(hs, storeHandler(ProjectionHandlerPrefix+name, p.Channels(),
+			func(ctx context.Context, e eventstore.RecordedEvent) error { return views.Apply(ctx, name, e) },
+			projections.ErrInvalidEvent, projections.ErrUnknownProjection))
+	}
+	return hs
+}
+
+// SagaHandlers are the workflows' consumers: one handler per saga of rt
+// over its channels.
+func SagaHandlers(rt *sagas.Runtime) []Handler {
+	var hs []Handler
+	for _, s := range rt.Sagas() {
+		name := s.Name()
+		hs = append(hs, storeHandler(SagaHandlerPrefix+name, s.Channels(),
+			func(ctx context.Context, e eventstore.RecordedEvent) error { return rt.Handle(ctx, name, e) },
+			sagas.ErrInvalidEvent, sagas.ErrUnknownSaga))
+	}
+	return hs
+}
+
+// NotifyHandler hands every in-app message (the communication channel) to
+// the e-mail and webhook deliveries.
+func NotifyHandler(d *notify.Dispatcher) Handler {
+	return storeHandler(NotifyDeliveryHandler, []domain.Channel{domain.ChannelCommunication}, d.Handle,
+		notify.ErrInvalidEvent)
+}
+
+// storeHandler is a handler that hands each event, as stored, to handle;
+// an error matching one of permanent is one retrying cannot help.
+func storeHandler(name string, channels []domain.Channel, handle func(context.Context, eventstore.RecordedEvent) error,
+	permanent ...error) Handler {
+	return Handler{
+		Name:     name,
+		Channels: channels,
+		Handle: func(ctx context.Context, e Event) error {
+			err := handle(ctx, e.Recorded())
+			for _, p := range permanent {
+				if errors.Is(err, p) {
+					return Permanent(err)
+				}
+			}
+			return err
+		},
+	}
+}
