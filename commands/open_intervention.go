@@ -51,6 +51,6 @@ func (h OpenInterventionHandler) Handle(ctx context.Context, m Meta, cmd OpenInt
 		SchoolID: m.SchoolID, StudentID: s.ID(), Reason: cmd.Reason, Plan: cmd.Plan, AssignedTo: cmd.AssignedTo,
 		FollowUpDue: due, RiskLevel: cmd.RiskLevel, OpenedBy: m.Actor.ID,
 	}
-	return Update(ctx, h.repo, m, func() *domain.Intervention { return domain.NewIntervention(cmd.InterventionID) },
+	return Create(ctx, h.repo, m, func() *domain.Intervention { return domain.NewIntervention(cmd.InterventionID) },
 		func(iv *domain.Intervention) error { return iv.Open(in, h.repo.Now()) })
 }

@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -75,12 +77,24 @@ func NewRepository(store EventStore, now func() time.Time) *Repository {
 func (r *Repository) Now() time.Time { return r.now().UTC() }
 
 // Load reads an aggregate's stream and rebuilds it. blank returns the empty
-// aggregate for the stream (known ID, version 0).
+// aggregate for the stream (known ID, version 0). In a context of
+// WithReadCache, a stream read before in that context is not read again.
 func Load[A domain.Aggregate](ctx context.Context, r *Repository, blank A) (A, []eventstore.RecordedEvent, error) {
+	return load(ctx, r, blank, readCacheFrom(ctx))
+}
+
+// load is Load through cache c (none when nil). Update reads with no
+// cache: what it decides on and appends after must be the stream as
+// stored now.
+func load[A domain.Aggregate](ctx context.Context, r *Repository, blank A, c *readCache) (A, []eventstore.RecordedEvent, error) {
 	stream := blank.StreamID()
-	recs, err := r.store.ReadStream(ctx, stream, 0, 0)
-	if err != nil {
-		return blank, nil, fmt.Errorf("read stream %s: %w", stream, err)
+	recs, ok := c.get(stream)
+	if !ok {
+		var err error
+		if recs, err = r.store.ReadStream(ctx, stream, 0, 0); err != nil {
+			return blank, nil, fmt.Errorf("read stream %s: %w", stream, err)
+		}
+		c.put(stream, recs)
 	}
 	history := make([]domain.Event, 0, len(recs))
 	for _, rec := range recs {
@@ -102,12 +116,14 @@ func Load[A domain.Aggregate](ctx context.Context, r *Repository, blank A) (A, [
 // bounded number of times. blank must return a fresh empty aggregate on
 // every call. A decide error is returned as is (a domain error).
 func Update[A domain.Aggregate](ctx context.Context, r *Repository, m Meta, blank func() A, decide func(A) error) (Result, error) {
+	cache := readCacheFrom(ctx)
 	var lastErr error
 	for attempt := 0; attempt < r.maxAttempts; attempt++ {
-		agg, recs, err := Load(ctx, r, blank())
+		agg, recs, err := load(ctx, r, blank(), nil)
 		if err != nil {
 			return Result{}, err
 		}
+		cache.put(agg.StreamID(), recs) // as fresh as it gets
 		res := Result{ID: agg.ID(), Stream: agg.StreamID(), Version: agg.Version()}
 		if n := len(recs); n > 0 {
 			res.Position = recs[n-1].Position
@@ -134,6 +150,7 @@ func Update[A domain.Aggregate](ctx context.Context, r *Repository, m Meta, blan
 			return Result{}, err
 		}
 		appended, err := r.store.Append(ctx, res.Stream, eventstore.Exact(agg.Version()), data)
+		cache.forget(res.Stream) // whatever happened, it may have changed
 		if errors.Is(err, eventstore.ErrVersionConflict) && m.ExpectedVersion == nil {
 			lastErr = err
 			continue
@@ -145,6 +162,95 @@ func Update[A domain.Aggregate](ctx context.Context, r *Repository, m Meta, blan
 		return res, nil
 	}
 	return Result{}, fmt.Errorf("%w after %d attempts: %w", ErrConcurrentUpdate, r.maxAttempts, lastErr)
+}
+
+// Create is Update for a command that starts a new aggregate under an ID
+// its caller minted (a message, an intervention): it decides on the blank
+// aggregate and appends expecting no stream, without reading the stream
+// first, which is empty but for a repeat of the command or an ID that is
+// taken. A repeat appends the same event IDs, which the store recognises
+// as done (an idempotent re-append) and answers with what is stored, as
+// Update would. Anything else — a stream that exists, a decision that
+// fails, an If-Match — takes Update's way: read, recognise the command's
+// own events, decide on what is stored.
+func Create[A domain.Aggregate](ctx context.Context, r *Repository, m Meta, blank func() A, decide func(A) error) (Result, error) {
+	agg := blank()
+	if m.ExpectedVersion != nil || agg.Version() != 0 || decide(agg) != nil {
+		return Update(ctx, r, m, blank, decide)
+	}
+	changes := agg.Changes()
+	if len(changes) == 0 {
+		return Update(ctx, r, m, blank, decide)
+	}
+	res := Result{ID: agg.ID(), Stream: agg.StreamID()}
+	data, err := r.encode(m, res.Stream, changes)
+	if err != nil {
+		return Result{}, err
+	}
+	appended, err := r.store.Append(ctx, res.Stream, eventstore.NoStream(), data)
+	readCacheFrom(ctx).forget(res.Stream)
+	if errors.Is(err, eventstore.ErrVersionConflict) || errors.Is(err, eventstore.ErrInvalidAppend) {
+		return Update(ctx, r, m, blank, decide)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	res.Version, res.Position = appended.Version, appended.Position
+	return res, nil
+}
+
+// WithReadCache returns a context in which Load reads each stream once:
+// a stream loaded again in ctx, or a context derived from it, is rebuilt
+// from the first read, until a command run in it appends to the stream
+// (the commands' own reads before they append are never served from it).
+// It is for one short unit of work that reads the same aggregates several
+// times — a saga handling an event, whose steps and the commands they
+// issue each load the student, the class, the teacher — where a read a
+// moment old is as good as it was a moment ago. Safe for concurrent use.
+func WithReadCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, readCacheKey{}, &readCache{streams: map[string][]eventstore.RecordedEvent{}})
+}
+
+type readCacheKey struct{}
+
+// readCache holds the streams read in a context of WithReadCache. A nil
+// *readCache caches nothing.
+type readCache struct {
+	mu      sync.Mutex
+	streams map[string][]eventstore.RecordedEvent
+}
+
+func readCacheFrom(ctx context.Context) *readCache {
+	c, _ := ctx.Value(readCacheKey{}).(*readCache)
+	return c
+}
+
+func (c *readCache) get(stream string) ([]eventstore.RecordedEvent, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	recs, ok := c.streams[stream]
+	return slices.Clone(recs), ok
+}
+
+func (c *readCache) put(stream string, recs []eventstore.RecordedEvent) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.streams[stream] = slices.Clone(recs)
+}
+
+func (c *readCache) forget(stream string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.streams, stream)
 }
 
 // EventID is the ID of the i-th event a command raises on a stream. It is

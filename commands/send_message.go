@@ -85,7 +85,7 @@ func (h SendMessageHandler) Handle(ctx context.Context, m Meta, cmd SendMessage)
 			return Result{}, notFoundAs(domain.ErrTeacherNotFound, field, "teacher %s is not a teacher of this school", r.ID)
 		}
 	}
-	return Update(ctx, h.repo, m, func() *domain.Message { return domain.NewMessage(cmd.MessageID) },
+	return Create(ctx, h.repo, m, func() *domain.Message { return domain.NewMessage(cmd.MessageID) },
 		func(msg *domain.Message) error { return msg.Send(in, h.repo.Now()) })
 }
 

@@ -1,6 +1,7 @@
 package sagas
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,9 +10,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edusmarthub/edusmarthub/commands"
 	"github.com/edusmarthub/edusmarthub/domain"
 	"github.com/edusmarthub/edusmarthub/eventstore"
 )
@@ -205,23 +208,18 @@ func (r *Runtime) Handle(ctx context.Context, saga string, e eventstore.Recorded
 
 func (r *Runtime) handle(ctx context.Context, s Saga, t Trigger, route Route) (outcome string, err error) {
 	name := s.Name()
-	tx, err := r.cfg.Pool.Begin(ctx)
+	tx, err := r.acquireTx(ctx)
 	if err != nil {
 		return outcomeError, err
 	}
-	defer func() { err = rollback(ctx, tx, err) }()
+	defer func() { err = tx.end(ctx, err) }()
 	now := r.now()
-	first, err := markProcessed(ctx, tx, name, t.ID, t.Type, now)
+	seen, l, found, err := r.open(ctx, tx, name, t, route, now)
 	if err != nil {
 		return outcomeError, err
 	}
-	if !first {
-		return outcomeDuplicate, nil
-	}
-
-	l, found, created, err := r.findInstance(ctx, tx, name, t, route, now)
-	if err != nil {
-		return outcomeError, err
+	if seen {
+		return outcomeDuplicate, nil // rolled back by end
 	}
 	var b pgx.Batch
 	if !found || l.state.Finished() {
@@ -229,12 +227,11 @@ func (r *Runtime) handle(ctx context.Context, s Saga, t Trigger, route Route) (o
 		if found {
 			id = &l.in.id
 		}
-		queueProcessedOutcome(&b, name, t.ID, id, outcomeIgnored)
-		return outcomeIgnored, commit(ctx, tx, &b)
+		queueProcessed(&b, name, t, id, outcomeIgnored, now)
+		return outcomeIgnored, tx.commit(ctx, &b)
 	}
 
 	in := l.in
-	in.isNew = created
 	in.now = now
 	in.trigger = "event:" + t.ID.String()
 	in.cause, in.corr = t.ID.String(), t.Metadata.CorrelationID
@@ -242,12 +239,9 @@ func (r *Runtime) handle(ctx context.Context, s Saga, t Trigger, route Route) (o
 		in.corr = in.cause
 	}
 	in.event, in.trType = t.ID.String(), t.Type
-	if created {
-		in.key = route.Key
-	}
 
 	outcome = outcomeHandled
-	if herr := s.Handle(ctx, in, t); herr != nil {
+	if herr := s.Handle(commands.WithReadCache(ctx), in, t); herr != nil {
 		if domain.KindOf(herr) == 0 {
 			return outcomeError, herr
 		}
@@ -255,11 +249,11 @@ func (r *Runtime) handle(ctx context.Context, s Saga, t Trigger, route Route) (o
 		outcome = outcomeFailed
 	}
 	queueWrite(&b, l, now, nil)
-	queueProcessedOutcome(&b, name, t.ID, &in.id, outcome)
-	if err := commit(ctx, tx, &b); err != nil {
+	queueProcessed(&b, name, t, &in.id, outcome, now)
+	if err := tx.commit(ctx, &b); err != nil {
 		return outcomeError, err
 	}
-	if created {
+	if l.created {
 		r.metrics.instance(name, StateRunning)
 	}
 	if in.state != l.state {
@@ -268,47 +262,64 @@ func (r *Runtime) handle(ctx context.Context, s Saga, t Trigger, route Route) (o
 	return outcome, nil
 }
 
-// findInstance finds and locks the instance route names, creating it when
-// the route may start one.
-func (r *Runtime) findInstance(ctx context.Context, tx pgx.Tx, saga string, t Trigger, route Route, now time.Time) (l loaded, found, created bool, err error) {
-	// By ID first; then, with a key, the running instance that has it (an
-	// event that would start a new instance joins the one already going).
-	lookup := func() (loaded, bool, error) {
-		if route.ID != "" {
-			l, found, err := lockInstanceByID(ctx, tx, saga, route.ID)
-			if err != nil || found || route.Key == "" {
-				return l, found, err
-			}
+// open begins the handling's transaction, takes its locks (see store.go)
+// and finds the instance the route names: by ID first; then, with a key,
+// the running instance that has it (an event that would start a new
+// instance joins the one already going); else, when the route may start
+// one, a new instance, written at commit. seen reports a redelivery:
+// saga processed the event before. The first round trip takes the event's
+// lock, the key's and (by ID) the instance's, and reads the processed
+// record and the instance; an instance found by key costs one more, to
+// lock it and read it again.
+func (r *Runtime) open(ctx context.Context, tx *txConn, saga string, t Trigger, route Route, now time.Time) (seen bool, l loaded, found bool, err error) {
+	b := beginBatch()
+	queueLock(b, lockSagaEvent, saga, t.ID.String())
+	queueProcessedBefore(b, saga, t.ID, &seen)
+	if route.Key != "" {
+		queueLock(b, lockSagaKey, saga, route.Key)
+	}
+	var res readResult
+	if route.ID != "" {
+		queueLock(b, lockSagaInstance, saga, route.ID)
+		queueReadInstance(b, saga, true, route.ID, &res)
+	} else {
+		queueReadInstance(b, saga, false, route.Key, &res)
+	}
+	if err := tx.start(ctx, b); err != nil || seen {
+		return seen, l, false, err
+	}
+	l, found = res.l, res.found
+	if !found && route.ID != "" && route.Key != "" {
+		if l, found, err = instanceByKey(ctx, tx.conn, saga, route.Key); err != nil {
+			return false, l, false, err
 		}
-		return lockInstanceByKey(ctx, tx, saga, route.Key)
 	}
-	l, found, err = lookup()
-	if err != nil || found || !route.Start {
-		return l, found, false, err
-	}
-	id := route.ID
-	if id == "" {
-		// Started by key alone: the starting event names it, so a
-		// redelivery before the commit starts the same instance.
-		id = t.ID.String()
-	}
-	created, err = insertInstance(ctx, tx, saga, id, route.Key, t.Metadata.SchoolID, now)
-	if err != nil {
-		return l, false, false, err
-	}
-	if !created {
-		// Someone else started it meanwhile: theirs is committed now.
-		l, found, err = lookup()
-		if err == nil && !found {
-			err = fmt.Errorf("cannot start instance %q: another running instance has key %q", id, route.Key)
+	if found && l.in.id != route.ID {
+		// Found by key: lock it, and read it again, as a handling of it
+		// by ID (an event, a deadline) may have finished it meanwhile.
+		// Its key cannot have moved to another instance: that takes the
+		// key's lock, which this handling holds.
+		var again readResult
+		kb := &pgx.Batch{}
+		queueLock(kb, lockSagaInstance, saga, l.in.id)
+		queueReadInstance(kb, saga, true, l.in.id, &again)
+		if err := tx.conn.SendBatch(ctx, kb).Close(); err != nil {
+			return false, l, false, err
 		}
-		return l, found, false, err
+		l, found = again.l, again.found && again.l.state == StateRunning && again.l.in.key == route.Key
 	}
-	l, found, err = lockInstanceByID(ctx, tx, saga, id)
-	if err == nil && !found {
-		err = fmt.Errorf("instance %q vanished after its creation", id)
+	if !found && route.Start {
+		// Nobody else can start it meanwhile: a starter of the same ID
+		// or key waits for the lock this handling holds. Started by key
+		// alone, it is named by the starting event, so a redelivery
+		// starts the same instance.
+		id := cmp.Or(route.ID, t.ID.String())
+		l, found = newInstance(saga, id, route.Key, t.Metadata.SchoolID, now), true
 	}
-	return l, found, true, err
+	if found {
+		l.keyLocked = route.Key
+	}
+	return false, l, found, nil
 }
 
 // FireDue fires every deadline due by the clock's time, each once, in a
@@ -352,36 +363,53 @@ type deadlineError struct{ err error }
 func (e *deadlineError) Error() string { return e.err.Error() }
 func (e *deadlineError) Unwrap() error { return e.err }
 
-// fireNext fires the next due deadline. more is false when none was due.
+// fireNext fires the next due deadline. more is false when none was due
+// (or every instance with one was busy).
 func (r *Runtime) fireNext(ctx context.Context) (fired, more bool, err error) {
 	if err := r.acquire(ctx); err != nil {
 		return false, false, err
 	}
 	defer r.release()
-	tx, err := r.cfg.Pool.Begin(ctx)
+	tx, err := r.acquireTx(ctx)
 	if err != nil {
 		return false, false, err
 	}
-	defer func() { err = rollback(ctx, tx, err) }()
+	defer func() { err = tx.end(ctx, err) }()
 	now := r.now()
-	saga, id, ok, err := nextDueInstance(ctx, tx, r.names, now)
-	if err != nil || !ok {
+	var due [][2]string
+	b := beginBatch()
+	queueDueInstances(b, r.names, now, dueCandidates, &due)
+	if err := tx.start(ctx, b); err != nil {
 		return false, false, err
 	}
-	l, found, err := lockInstanceByID(ctx, tx, saga, id)
+	var saga, id string
+	for _, c := range due {
+		ok, err := tryLockInstance(ctx, tx.conn, c[0], c[1])
+		if err != nil {
+			return false, false, err
+		}
+		if ok {
+			saga, id = c[0], c[1]
+			break
+		}
+	}
+	if id == "" {
+		return false, false, nil
+	}
+	l, found, err := instanceByID(ctx, tx.conn, saga, id)
 	if err != nil || !found {
 		return false, true, err
 	}
-	d, ok, err := lockDueDeadline(ctx, tx, saga, id, now)
+	d, ok, err := dueDeadline(ctx, tx.conn, saga, id, now)
 	if err != nil || !ok {
 		return false, true, err // fired or moved meanwhile: look again
 	}
-	var b pgx.Batch
+	var wb pgx.Batch
 	if l.state.Finished() {
 		// Cannot happen through the runtime (finishing cancels), but a
 		// timer of a finished instance must not fire.
-		b.Queue(`UPDATE saga_deadlines SET cancelled_at = $2 WHERE id = $1`, d.id, now)
-		return false, true, commit(ctx, tx, &b)
+		wb.Queue(`UPDATE saga_deadlines SET cancelled_at = $2 WHERE id = $1`, d.id, now)
+		return false, true, tx.commit(ctx, &wb)
 	}
 	s := r.byName[saga]
 	in := l.in
@@ -392,16 +420,16 @@ func (r *Runtime) fireNext(ctx context.Context) (fired, more bool, err error) {
 
 	start := time.Now()
 	outcome := outcomeHandled
-	if herr := s.Deadline(ctx, in, Deadline{Name: d.name, Due: d.due, Payload: d.payload}); herr != nil {
+	if herr := s.Deadline(commands.WithReadCache(ctx), in, Deadline{Name: d.name, Due: d.due, Payload: d.payload}); herr != nil {
 		if domain.KindOf(herr) == 0 {
 			r.metrics.deadline(saga, outcomeError, time.Since(start))
-			return false, true, r.deferDeadline(ctx, tx, l, d, herr, now)
+			return false, true, r.deferDeadline(ctx, tx, d, herr, now)
 		}
 		in.Fail("failed", herr.Error())
 		outcome = outcomeFailed
 	}
-	queueWrite(&b, l, now, &d.id)
-	if err := commit(ctx, tx, &b); err != nil {
+	queueWrite(&wb, l, now, &d.id)
+	if err := tx.commit(ctx, &wb); err != nil {
 		return false, true, err
 	}
 	r.metrics.deadline(saga, outcome, time.Since(start))
@@ -411,61 +439,48 @@ func (r *Runtime) fireNext(ctx context.Context) (fired, more bool, err error) {
 	return true, true, nil
 }
 
+// dueCandidates is how many instances with due deadlines fireNext
+// considers at once, taking the first nobody else holds.
+const dueCandidates = 16
+
 // deferDeadline undoes what the saga did for d (a rollback to a savepoint
 // would need the saga's work inside it: simpler to start over), records
-// the failed attempt, and after the last one fails the instance.
-func (r *Runtime) deferDeadline(ctx context.Context, tx pgx.Tx, l loaded, d dueDeadline, cause error, now time.Time) error {
-	if err := tx.Rollback(ctx); err != nil {
+// the failed attempt in a new transaction on the same connection, and
+// after the last attempt fails the instance. It returns a *deadlineError
+// when the deadline is to be tried again.
+func (r *Runtime) deferDeadline(ctx context.Context, tx *txConn, d pendingDeadline, cause error, now time.Time) error {
+	if err := tx.rollback(ctx); err != nil {
 		return err
 	}
 	cause = fmt.Errorf("saga %s instance %s: deadline %s due %s: %w", d.saga, d.instance, d.name, d.due.Format(time.RFC3339), cause)
-	return r.inTx(ctx, func(tx pgx.Tx) error {
-		l2, found, err := lockInstanceByID(ctx, tx, d.saga, d.instance)
-		if err != nil || !found {
-			return err
-		}
-		attempts := d.attempts + 1
-		if attempts < maxDeadlineAttempts {
-			backoff := min(deadlineBackoff<<(attempts-1), maxDeadlineBackoff)
-			if err := deferDeadline(ctx, tx, d.id, now.Add(backoff), cause); err != nil {
-				return err
-			}
-			return &deadlineError{cause}
-		}
-		in := l2.in
-		in.now = now
-		in.trType = "deadline:" + d.name
-		in.Fail("failed", fmt.Sprintf("deadline %s could not be handled after %d attempts: %v", d.name, attempts, cause))
-		if err := deferDeadline(ctx, tx, d.id, now, cause); err != nil {
-			return err
-		}
-		var b pgx.Batch
-		queueWrite(&b, l2, now, &d.id)
-		if err := sendBatch(ctx, tx, &b); err != nil {
-			return err
-		}
-		r.metrics.instance(d.saga, StateFailed)
-		return nil
-	})
-}
-
-// inTx runs fn in a transaction, committed when fn returns nil or a
-// *deadlineError (whose bookkeeping is to be kept).
-func (r *Runtime) inTx(ctx context.Context, fn func(pgx.Tx) error) (err error) {
-	tx, err := r.cfg.Pool.Begin(ctx)
-	if err != nil {
+	var res readResult
+	b := beginBatch()
+	queueLock(b, lockSagaInstance, d.saga, d.instance)
+	queueReadInstance(b, d.saga, true, d.instance, &res)
+	if err := tx.start(ctx, b); err != nil || !res.found {
 		return err
 	}
-	defer func() { err = rollback(ctx, tx, err) }()
-	ferr := fn(tx)
-	var de *deadlineError
-	if ferr != nil && !errors.As(ferr, &de) {
-		return ferr
+	var wb pgx.Batch
+	attempts := d.attempts + 1
+	if attempts < maxDeadlineAttempts {
+		backoff := min(deadlineBackoff<<(attempts-1), maxDeadlineBackoff)
+		queueDeferDeadline(&wb, d.id, now.Add(backoff), cause)
+		if err := tx.commit(ctx, &wb); err != nil {
+			return fmt.Errorf("record the failed attempt: %w", err)
+		}
+		return &deadlineError{cause}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
+	in := res.l.in
+	in.now = now
+	in.trType = "deadline:" + d.name
+	in.Fail("failed", fmt.Sprintf("deadline %s could not be handled after %d attempts: %v", d.name, attempts, cause))
+	queueDeferDeadline(&wb, d.id, now, cause)
+	queueWrite(&wb, res.l, now, &d.id)
+	if err := tx.commit(ctx, &wb); err != nil {
+		return fmt.Errorf("record the failed attempt: %w", err)
 	}
-	return ferr
+	r.metrics.instance(d.saga, StateFailed)
+	return nil
 }
 
 // RunDeadlines fires due deadlines every Tick until ctx is done; failures
@@ -486,23 +501,72 @@ func (r *Runtime) RunDeadlines(ctx context.Context) error {
 	}
 }
 
-// commit sends b and commits tx.
-func commit(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
-	if err := sendBatch(ctx, tx, b); err != nil {
-		return err
+// txConn is the transaction of one handling (of an event or a deadline)
+// on a connection of its own, whose BEGIN travels in one round trip with
+// the handling's first statements (start) and whose COMMIT with its
+// writes (commit): however many statements the runtime runs, a handling
+// costs it two round trips, besides the saga's own reads and commands.
+// end rolls back whatever is still open and gives the connection back.
+type txConn struct{ conn *pgxpool.Conn }
+
+func (r *Runtime) acquireTx(ctx context.Context) (*txConn, error) {
+	c, err := r.cfg.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	return &txConn{conn: c}, nil
+}
+
+// beginBatch is a batch that begins a transaction: start sends it.
+func beginBatch() *pgx.Batch {
+	b := &pgx.Batch{}
+	b.Queue("begin")
+	return b
+}
+
+// start sends b, which beginBatch made, and reads its results.
+func (t *txConn) start(ctx context.Context, b *pgx.Batch) error {
+	return t.conn.SendBatch(ctx, b).Close()
+}
+
+// commit sends b with the commit at its end. A failed statement of b
+// leaves the transaction open and failed, for end to roll back.
+func (t *txConn) commit(ctx context.Context, b *pgx.Batch) error {
+	b.Queue("commit").Exec(func(tag pgconn.CommandTag) error {
+		if tag.String() == "ROLLBACK" {
+			return pgx.ErrTxCommitRollback
+		}
+		return nil
+	})
+	if err := t.conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }
 
-// rollback ends tx if it is still open, keeping err and adding a rollback
-// failure to it.
-func rollback(ctx context.Context, tx pgx.Tx, err error) error {
-	if rerr := tx.Rollback(context.WithoutCancel(ctx)); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
-		return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+// rollback ends the transaction if one is open.
+func (t *txConn) rollback(ctx context.Context) error {
+	if t.conn == nil || t.conn.Conn().PgConn().TxStatus() == 'I' {
+		return nil
 	}
+	if _, err := t.conn.Exec(context.WithoutCancel(ctx), "rollback"); err != nil {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	return nil
+}
+
+// end rolls back what is still open and releases the connection, keeping
+// err and adding a rollback failure to it. A connection left in a
+// transaction (a rollback that failed) is closed by the pool, not reused.
+func (t *txConn) end(ctx context.Context, err error) error {
+	if t.conn == nil {
+		return err
+	}
+	if !t.conn.Conn().IsClosed() {
+		err = errors.Join(err, t.rollback(ctx))
+	}
+	t.conn.Release()
+	t.conn = nil
 	return err
 }
 

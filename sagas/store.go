@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -15,20 +14,70 @@ import (
 
 // The SQL of the runtime: instances, steps, processed events and
 // deadlines (migrations/sql/00004_sagas.sql). Every function runs in the
-// caller's transaction. Lock order, everywhere: the processed row, then
-// the instance row, then the instance's deadline rows; so an event and a
-// deadline of one instance never deadlock, they take turns.
+// caller's transaction, or queues its statement on the caller's batch
+// (queue…), to be sent with others in one round trip.
+//
+// Locks. A handling (of an event or a deadline) serialises with the
+// others through transaction-scoped advisory locks, taken in this order:
+// the event's (so two deliveries of one event take turns, and the second
+// finds the first's processed row), the route's key (so two events that
+// would start an instance by one key take turns), the instance's. Every
+// write to an instance, its steps and its deadlines happens under the
+// instance's lock, in the batch that commits the handling; a handling
+// writes nothing before. So its transaction takes no transaction ID while
+// the saga reads and issues commands, and does not hold back the event
+// store's log, which readers (the relay) follow only below the oldest
+// running transaction ID: an event appended meanwhile, by this saga's
+// commands or anyone's, is published at once, not when the slowest saga
+// handling of the moment commits. A hash collision of two keys only
+// makes their handlings take turns.
 
-// instanceColumns are the columns the lock functions read, with the last
-// step's number, kept in the row: a subquery would read the steps as of
-// the statement's start, before a concurrent handling the lock waited for.
+// Advisory lock namespaces, the first key of the two-int form (namespace,
+// hashtext("<saga name>/<what is locked>"); saga names have no "/").
+const (
+	lockSagaEvent    int32 = 1935763297 // an event, by ID
+	lockSagaKey      int32 = 1935763298 // an instance key (Route.Key)
+	lockSagaInstance int32 = 1935763299 // an instance, by business ID
+)
+
+const (
+	sqlLock    = `SELECT pg_advisory_xact_lock($1, hashtext($2 || '/' || $3))`
+	sqlTryLock = `SELECT pg_try_advisory_xact_lock($1, hashtext($2 || '/' || $3))`
+)
+
+// queueLock queues the wait for saga's lock of what in namespace ns.
+func queueLock(b *pgx.Batch, ns int32, saga, what string) {
+	b.Queue(sqlLock, ns, saga, what)
+}
+
+// tryLockInstance takes saga's lock of instance id if nobody holds it.
+func tryLockInstance(ctx context.Context, q querier, saga, id string) (bool, error) {
+	var ok bool
+	err := q.QueryRow(ctx, sqlTryLock, lockSagaInstance, saga, id).Scan(&ok)
+	return ok, err
+}
+
+// querier is what the functions here read rows through: the connection
+// of a txConn (or a pgx.Tx).
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// instanceColumns are the columns an instance is read with, with the last
+// step's number, kept in the row.
 const instanceColumns = `i.saga, i.id, i.key, i.school_id, i.state, i.step, i.reason, i.data, i.started_at, i.last_seq`
 
-// loaded is an instance as read from its row, locked.
+// loaded is an instance as read from its row (or, for one this handling
+// starts, as it begins).
 type loaded struct {
 	in      *Instance
 	lastSeq int
-	state   State // the state before this handling
+	state   State  // the state before this handling
+	key     string // the key of the row before this handling
+	created bool   // started by this handling: its row is inserted at commit
+	// keyLocked is the key whose lock this handling holds, if any: a key
+	// the instance takes is locked before it is written.
+	keyLocked string
 }
 
 func scanInstance(row pgx.Row) (loaded, bool, error) {
@@ -51,46 +100,56 @@ func scanInstance(row pgx.Row) (loaded, bool, error) {
 	}
 	in.state = State(state)
 	in.data = data
-	return loaded{in: &in, lastSeq: seq, state: in.state}, true, nil
+	return loaded{in: &in, lastSeq: seq, state: in.state, key: in.key}, true, nil
 }
 
-// lockInstanceByID reads and locks saga's instance id.
-func lockInstanceByID(ctx context.Context, tx pgx.Tx, saga, id string) (loaded, bool, error) {
-	return scanInstance(tx.QueryRow(ctx, `SELECT `+instanceColumns+` FROM saga_instances i
-		WHERE i.saga = $1 AND i.id = $2 FOR UPDATE OF i`, saga, id))
+// newInstance is the instance a handling starts, written at its commit.
+func newInstance(saga, id, key, school string, now time.Time) loaded {
+	in := &Instance{saga: saga, id: id, key: key, schoolID: school, state: StateRunning, startedAt: now, isNew: true}
+	return loaded{in: in, state: StateRunning, created: true}
 }
 
-// lockInstanceByKey reads and locks saga's unfinished instance with key.
-func lockInstanceByKey(ctx context.Context, tx pgx.Tx, saga, key string) (loaded, bool, error) {
-	return scanInstance(tx.QueryRow(ctx, `SELECT `+instanceColumns+` FROM saga_instances i
-		WHERE i.saga = $1 AND i.key = $2 AND i.state = 'running' FOR UPDATE OF i`, saga, key))
+const (
+	sqlInstanceByID = `SELECT ` + instanceColumns + ` FROM saga_instances i
+		WHERE i.saga = $1 AND i.id = $2`
+	sqlInstanceByKey = `SELECT ` + instanceColumns + ` FROM saga_instances i
+		WHERE i.saga = $1 AND i.key = $2 AND i.state = 'running'`
+)
+
+// instanceByID reads saga's instance id (its lock is the caller's).
+func instanceByID(ctx context.Context, q querier, saga, id string) (loaded, bool, error) {
+	return scanInstance(q.QueryRow(ctx, sqlInstanceByID, saga, id))
 }
 
-// insertInstance creates a running instance; false when another
-// transaction created it (same ID) or holds the key first. The insert
-// waits for a concurrent creator to end, so a caller that gets false
-// then finds the winner's committed row.
-func insertInstance(ctx context.Context, tx pgx.Tx, saga, id, key, school string, now time.Time) (bool, error) {
-	tag, err := tx.Exec(ctx, `INSERT INTO saga_instances
-		(saga, id, workflow_id, key, school_id, state, started_at, updated_at)
-		VALUES ($1, $2, $3, NULLIF($4, ''), $5, 'running', $6, $6)
-		ON CONFLICT DO NOTHING`, saga, id, WorkflowID(saga, id), key, school, now)
-	if err != nil {
-		return false, err
+// instanceByKey reads saga's unfinished instance with key.
+func instanceByKey(ctx context.Context, q querier, saga, key string) (loaded, bool, error) {
+	return scanInstance(q.QueryRow(ctx, sqlInstanceByKey, saga, key))
+}
+
+// readResult receives what a queued read of an instance found.
+type readResult struct {
+	l     loaded
+	found bool
+}
+
+// queueReadInstance queues instanceByID (byID) or instanceByKey; res is
+// set when the batch's results are read.
+func queueReadInstance(b *pgx.Batch, saga string, byID bool, idOrKey string, res *readResult) {
+	sql := sqlInstanceByKey
+	if byID {
+		sql = sqlInstanceByID
 	}
-	return tag.RowsAffected() == 1, nil
+	b.Queue(sql, saga, idOrKey).QueryRow(func(row pgx.Row) (err error) {
+		res.l, res.found, err = scanInstance(row)
+		return err
+	})
 }
 
-// markProcessed records that saga handled event; false when it already
-// had (a redelivery). A concurrent handling of the same event makes the
-// insert wait for it to end.
-func markProcessed(ctx context.Context, tx pgx.Tx, saga string, event uuid.UUID, eventType string, now time.Time) (bool, error) {
-	tag, err := tx.Exec(ctx, `INSERT INTO saga_processed (saga, event_id, event_type, outcome, processed_at)
-		VALUES ($1, $2, $3, 'handling', $4) ON CONFLICT DO NOTHING`, saga, event, eventType, now)
-	if err != nil {
-		return false, err
-	}
-	return tag.RowsAffected() == 1, nil
+// queueProcessedBefore queues the check whether saga has processed event
+// (a redelivery); seen is set when the batch's results are read.
+func queueProcessedBefore(b *pgx.Batch, saga string, event uuid.UUID, seen *bool) {
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM saga_processed WHERE saga = $1 AND event_id = $2)`, saga, event).
+		QueryRow(func(row pgx.Row) error { return row.Scan(seen) })
 }
 
 // Outcomes of handling an event (stored in saga_processed, metric labels).
@@ -102,17 +161,25 @@ const (
 	outcomeError     = "error"     // rolled back, to be retried
 )
 
-func queueProcessedOutcome(b *pgx.Batch, saga string, event uuid.UUID, instance *string, outcome string) {
-	b.Queue(`UPDATE saga_processed SET outcome = $3, instance_id = $4 WHERE saga = $1 AND event_id = $2`,
-		saga, event, outcome, instance)
+// queueProcessed queues the record that saga processed event, with its
+// outcome and the instance concerned (nil: none).
+func queueProcessed(b *pgx.Batch, saga string, t Trigger, instance *string, outcome string, now time.Time) {
+	b.Queue(`INSERT INTO saga_processed (saga, event_id, event_type, outcome, instance_id, processed_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, saga, t.ID, t.Type, outcome, instance, now)
 }
 
 // queueWrite queues the writes of what a handling did to l's instance:
-// its row, the steps it recorded, its deadline changes (all pending ones
-// cancelled when it finished). fired is the deadline row being fired, if
-// any, marked before the schedules so a timer may set itself again.
+// its row (inserted, for an instance the handling started), the steps it
+// recorded, its deadline changes (all pending ones cancelled when it
+// finished). fired is the deadline row being fired, if any, marked before
+// the schedules so a timer may set itself again.
 func queueWrite(b *pgx.Batch, l loaded, now time.Time, fired *int64) {
 	in := l.in
+	if in.key != "" && in.key != l.keyLocked && in.key != l.key && !in.state.Finished() {
+		// The instance takes a key it did not have: its lock first, as
+		// every instance starting with it holds it.
+		queueLock(b, lockSagaKey, in.saga, in.key)
+	}
 	var data []byte
 	if in.dataDirty {
 		data = in.data
@@ -121,21 +188,40 @@ func queueWrite(b *pgx.Batch, l loaded, now time.Time, fired *int64) {
 	if in.state.Finished() {
 		finished = &now
 	}
-	b.Queue(`UPDATE saga_instances SET key = NULLIF($3, ''), school_id = $4, state = $5, step = $6, reason = $7,
-		data = COALESCE($8::jsonb, data), updated_at = $9, finished_at = $10, last_seq = $11
-		WHERE saga = $1 AND id = $2`,
-		in.saga, in.id, in.key, in.schoolID, string(in.state), in.step, in.reason, data, now, finished, l.lastSeq+len(in.steps))
-	for i, s := range in.steps {
+	if l.created {
+		b.Queue(`INSERT INTO saga_instances
+			(saga, id, workflow_id, key, school_id, state, step, reason, data, started_at, updated_at, finished_at, last_seq)
+			VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, $9::jsonb, $10, $10, $11, $12)`,
+			in.saga, in.id, WorkflowID(in.saga, in.id), in.key, in.schoolID, string(in.state), in.step, in.reason, data,
+			now, finished, len(in.steps))
+	} else {
+		b.Queue(`UPDATE saga_instances SET key = NULLIF($3, ''), school_id = $4, state = $5, step = $6, reason = $7,
+			data = COALESCE($8::jsonb, data), updated_at = $9, finished_at = $10, last_seq = $11
+			WHERE saga = $1 AND id = $2`,
+			in.saga, in.id, in.key, in.schoolID, string(in.state), in.step, in.reason, data, now, finished, l.lastSeq+len(in.steps))
+	}
+	if len(in.steps) > 0 {
+		// One statement for all the steps of the handling.
+		var c stepColumns
+		for i, s := range in.steps {
+			c.add(l.lastSeq+1+i, s)
+		}
 		b.Queue(`INSERT INTO saga_steps (saga, instance_id, seq, step, reason, at, event_id, trigger, command_id, stream, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			in.saga, in.id, l.lastSeq+1+i, s.Step, s.Reason, s.At, s.EventID, s.Trigger, s.Command, s.Stream, int64(s.Version))
+			SELECT $1, $2, u.* FROM unnest($3::int[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[],
+				$9::text[], $10::text[], $11::bigint[]) AS u`,
+			in.saga, in.id, c.seq, c.step, c.reason, c.at, c.event, c.trigger, c.command, c.stream, c.version)
 	}
 	if fired != nil {
 		b.Queue(`UPDATE saga_deadlines SET fired_at = $2 WHERE id = $1`, *fired, now)
 	}
 	if in.state.Finished() {
-		b.Queue(`UPDATE saga_deadlines SET cancelled_at = $3
-			WHERE saga = $1 AND instance_id = $2 AND fired_at IS NULL AND cancelled_at IS NULL`, in.saga, in.id, now)
+		// An instance started by this very handling has no deadline rows
+		// yet (its schedules are written below, and a finished one writes
+		// none): nothing to cancel.
+		if !l.created {
+			b.Queue(`UPDATE saga_deadlines SET cancelled_at = $3
+				WHERE saga = $1 AND instance_id = $2 AND fired_at IS NULL AND cancelled_at IS NULL`, in.saga, in.id, now)
+		}
 		return
 	}
 	// Sorted: the same rows in the same order in every transaction.
@@ -159,16 +245,25 @@ func queueWrite(b *pgx.Batch, l loaded, now time.Time, fired *int64) {
 	}
 }
 
-// sendBatch runs a batch in tx and reports its first error.
-func sendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
-	if b.Len() == 0 {
-		return nil
-	}
-	return tx.SendBatch(ctx, b).Close()
+// stepColumns are steps as the columns of saga_steps, to insert them all
+// from arrays in one statement.
+type stepColumns struct {
+	seq                                           []int32
+	step, reason, event, trigger, command, stream []string
+	at                                            []time.Time
+	version                                       []int64
 }
 
-// dueDeadline is a pending deadline row, locked.
-type dueDeadline struct {
+func (c *stepColumns) add(seq int, s StepRecord) {
+	c.seq = append(c.seq, int32(seq))
+	c.step, c.reason, c.at = append(c.step, s.Step), append(c.reason, s.Reason), append(c.at, s.At)
+	c.event, c.trigger, c.command = append(c.event, s.EventID), append(c.trigger, s.Trigger), append(c.command, s.Command)
+	c.stream, c.version = append(c.stream, s.Stream), append(c.version, int64(s.Version))
+}
+
+// pendingDeadline is a pending deadline row, read under its instance's
+// lock.
+type pendingDeadline struct {
 	id       int64
 	saga     string
 	instance string
@@ -178,33 +273,35 @@ type dueDeadline struct {
 	attempts int
 }
 
-// nextDueInstance finds the instance of the earliest due deadline (of the
-// sagas named) whose instance no other transaction holds, and locks it.
-// Skipping locked instances lets replicas fire deadlines side by side and
-// never fire one twice; an instance busy with an event is tried again
+// queueDueInstances queues the listing of the instances of the earliest
+// due deadlines (of the sagas named, due by now), at most limit, in due
+// order (an instance may come more than once), into due. The caller takes
+// the first whose lock nobody holds: replicas fire deadlines side by side
+// and never one twice, and an instance busy with an event is tried again
 // later.
-func nextDueInstance(ctx context.Context, tx pgx.Tx, sagas []string, now time.Time) (saga, id string, ok bool, err error) {
-	err = tx.QueryRow(ctx, `SELECT i.saga, i.id FROM saga_deadlines d
-		JOIN saga_instances i ON i.saga = d.saga AND i.id = d.instance_id
-		WHERE d.fired_at IS NULL AND d.cancelled_at IS NULL AND d.due_at <= $1
-		  AND (d.retry_at IS NULL OR d.retry_at <= $1) AND d.saga = ANY($2)
-		ORDER BY d.due_at, d.id LIMIT 1
-		FOR UPDATE OF i SKIP LOCKED`, now, sagas).Scan(&saga, &id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", "", false, nil
-	}
-	return saga, id, err == nil, err
+func queueDueInstances(b *pgx.Batch, sagas []string, now time.Time, limit int, due *[][2]string) {
+	b.Queue(`SELECT saga, instance_id FROM saga_deadlines
+		WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1
+		  AND (retry_at IS NULL OR retry_at <= $1) AND saga = ANY($2)
+		ORDER BY due_at, id LIMIT $3`, now, sagas, limit).Query(func(rows pgx.Rows) (err error) {
+		*due, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) ([2]string, error) {
+			var si [2]string
+			err := row.Scan(&si[0], &si[1])
+			return si, err
+		})
+		return err
+	})
 }
 
-// lockDueDeadline locks the instance's earliest due deadline (the
-// instance is locked by the caller, so nobody else can fire it).
-func lockDueDeadline(ctx context.Context, tx pgx.Tx, saga, id string, now time.Time) (dueDeadline, bool, error) {
-	d := dueDeadline{saga: saga, instance: id}
+// dueDeadline reads the instance's earliest due deadline (the instance's
+// lock is the caller's, so nobody else can fire it).
+func dueDeadline(ctx context.Context, q querier, saga, id string, now time.Time) (pendingDeadline, bool, error) {
+	d := pendingDeadline{saga: saga, instance: id}
 	var payload []byte
-	err := tx.QueryRow(ctx, `SELECT id, name, due_at, payload, attempts FROM saga_deadlines
+	err := q.QueryRow(ctx, `SELECT id, name, due_at, payload, attempts FROM saga_deadlines
 		WHERE saga = $1 AND instance_id = $2 AND fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $3
 		  AND (retry_at IS NULL OR retry_at <= $3)
-		ORDER BY due_at, id LIMIT 1 FOR UPDATE`, saga, id, now).Scan(&d.id, &d.name, &d.due, &payload, &d.attempts)
+		ORDER BY due_at, id LIMIT 1`, saga, id, now).Scan(&d.id, &d.name, &d.due, &payload, &d.attempts)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, false, nil
 	}
@@ -216,15 +313,11 @@ func lockDueDeadline(ctx context.Context, tx pgx.Tx, saga, id string, now time.T
 	return d, true, nil
 }
 
-// deferDeadline records a failed attempt to fire a deadline, to be tried
-// again at retry.
-func deferDeadline(ctx context.Context, tx pgx.Tx, id int64, retry time.Time, cause error) error {
-	_, err := tx.Exec(ctx, `UPDATE saga_deadlines SET attempts = attempts + 1, retry_at = $2, last_error = $3 WHERE id = $1`,
+// queueDeferDeadline queues the record of a failed attempt to fire a
+// deadline, to be tried again at retry.
+func queueDeferDeadline(b *pgx.Batch, id int64, retry time.Time, cause error) {
+	b.Queue(`UPDATE saga_deadlines SET attempts = attempts + 1, retry_at = $2, last_error = $3 WHERE id = $1`,
 		id, retry, cause.Error())
-	if err != nil {
-		return fmt.Errorf("record the failed attempt: %w", err)
-	}
-	return nil
 }
 
 // dbTime is t as PostgreSQL keeps it (microseconds, UTC), so a time read

@@ -27,14 +27,24 @@
 // commands as fast as they can, so the latencies include the queue the
 // sagas build up; a -rate below the throughput shows them unloaded.
 //
+// The baseline, measured first in the same run (-baseline, on by
+// default): the same commands, on a second school of the same shape,
+// through the same system — store, relay, Kafka, every projection — with
+// no saga consuming, each record timed from its command to its commit in
+// the performance read model. The sagas' consumer groups then start at
+// the end of their topics, so they see only the second run's records.
+// Each row also shows the CPU time the benchmark's own process (writers,
+// relay, broker, consumers, sagas; not PostgreSQL) spent per record.
+//
 // It starts a throwaway PostgreSQL cluster unless DATABASE_URL names a
 // server (where it creates, and afterwards drops, a database of its own),
 // and an embedded broker unless EDUSMARTHUB_KAFKA_BROKERS names brokers.
 //
-//	go run ./cmd/sagabench [-records 10000] [-subjects 5] [-high 0.2] [-writers 8] [-rate 0] [-partitions 6]
+//	go run ./cmd/sagabench [-records 10000] [-subjects 5] [-high 0.2] [-writers 8] [-rate 0] [-partitions 12] [-baseline=true]
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -53,6 +63,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -78,7 +89,7 @@ type options struct {
 	records, subjects, writers, rate, partitions, classSize int
 	high                                                    float64
 	timeout                                                 time.Duration
-	quiet                                                   bool
+	quiet, baseline                                         bool
 	cpuProfile                                              string
 }
 
@@ -93,7 +104,9 @@ func run() (err error) {
 	flag.IntVar(&o.classSize, "class-size", 25, "students per class")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up waiting for the workflows after this long")
 	flag.BoolVar(&o.quiet, "quiet", false, "print only the table")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured part to this file")
+	flag.BoolVar(&o.baseline, "baseline", true, "first measure the baseline: the same records through the same system with the sagas off, "+
+		"to the performance read model (on a second school of the same shape)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the sagas' part (after the baseline) to this file")
 	flag.Parse()
 	if o.subjects < 1 || o.subjects > len(benchSubjects) || o.records < o.subjects || o.high < 0 || o.high > 1 ||
 		o.writers < 1 || o.rate < 0 || o.partitions < 1 || o.classSize < 1 || o.classSize > domain.MaxClassCapacity {
@@ -165,22 +178,67 @@ func run() (err error) {
 		return err
 	}
 	defer views.Close()
-	if err := startRouter(ctx, bgCtx, &bg, kcfg, log, projectionHandlers(views)); err != nil {
+	tr := newTracker()
+	if err := startRouter(ctx, bgCtx, &bg, kcfg, log, projectionHandlers(views, tr)); err != nil {
 		return err
 	}
 
-	fmt.Fprintf(progress, "setting up the school: %d students in %d subjects...\n", o.records/o.subjects, o.subjects)
-	sc, err := setup(ctx, repo, o)
-	if err != nil {
+	schools := 1
+	if o.baseline {
+		schools = 2 // one for the baseline, one for the workflows
+	}
+	fmt.Fprintf(progress, "setting up %d school(s): %d students in %d subjects each...\n", schools, o.records/o.subjects, o.subjects)
+	var sc, base *school
+	if sc, err = setup(ctx, repo, o); err != nil {
 		return err
+	}
+	lines := sc.attendanceLines
+	if o.baseline {
+		if base, err = setup(ctx, repo, o); err != nil {
+			return err
+		}
+		lines += base.attendanceLines
 	}
 	fmt.Fprintln(progress, "waiting for the read models (attendance)...")
 	if err := waitFor(ctx, time.Now().Add(o.timeout), func() (bool, error) {
 		var n int
 		err := pool.QueryRow(ctx, `SELECT count(*) FROM rm_attendance.register_lines`).Scan(&n)
-		return n >= sc.attendanceLines, err
+		return n >= lines, err
 	}); err != nil {
 		return fmt.Errorf("attendance read model: %w", err)
+	}
+
+	// The baseline: the same commands through the same system, no saga
+	// running, each record timed to its commit in the performance read
+	// model. The sagas' consumer groups then start after its records, so
+	// they see only their own school's. Each phase starts once every read
+	// model has caught up with what came before.
+	var baseline *result
+	if o.baseline {
+		fmt.Fprintln(progress, "waiting for every read model to catch up...")
+		if err := caughtUp(ctx, views, time.Now().Add(o.timeout)); err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, "baseline, sagas off: sending %d performance records (%d writers, %s)...\n", o.records, o.writers, rateWords(o.rate))
+		cpu0 := processCPU()
+		bsent, err := send(ctx, repo, base, o)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, "waiting for the performance read model to show them...\n")
+		if err := waitFor(ctx, time.Now().Add(o.timeout), func() (bool, error) { return tr.count(baselineKey) >= o.records, nil }); err != nil {
+			return fmt.Errorf("baseline: %d of %d records in the read model: %w", tr.count(baselineKey), o.records, err)
+		}
+		r := measureRecords(baselineKey, bsent, tr)
+		r.cpu = processCPU() - cpu0
+		baseline = &r
+		if err := skipToEnd(ctx, kcfg, sagaGroups()); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(progress, "waiting for every read model to catch up...")
+	if err := caughtUp(ctx, views, time.Now().Add(o.timeout)); err != nil {
+		return err
 	}
 
 	deps := sagas.Deps{Repo: repo, Notifier: sagas.NewInboxNotifier(repo), Directory: directory.New(pool), Settings: sagas.DefaultSettings()}
@@ -189,7 +247,6 @@ func run() (err error) {
 	if err != nil {
 		return err
 	}
-	tr := newTracker()
 	if err := startRouter(ctx, bgCtx, &bg, kcfg, log, sagaHandlers(rt, tr)); err != nil {
 		return err
 	}
@@ -205,7 +262,8 @@ func run() (err error) {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	fmt.Fprintf(progress, "sending %d performance records (%d writers, %s)...\n", o.records, o.writers, rateWords(o.rate))
+	fmt.Fprintf(progress, "sagas on: sending %d performance records (%d writers, %s)...\n", o.records, o.writers, rateWords(o.rate))
+	cpu0 := processCPU()
 	sent, err := send(ctx, repo, sc, o)
 	if err != nil {
 		return err
@@ -225,6 +283,7 @@ func run() (err error) {
 	}
 
 	res := measure(sent, tr, ivIDs)
+	res[0].cpu = processCPU() - cpu0
 	checks, err := check(ctx, pool, o, sc)
 	if err != nil {
 		return err
@@ -236,7 +295,7 @@ func run() (err error) {
 		o.records, len(sc.students), o.subjects, len(sc.struggling), len(sc.struggling)*o.subjects,
 		brokerDesc, o.partitions, db.Where, o.writers, rateWords(o.rate), runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	fmt.Println()
-	printTable(os.Stdout, header, res, checks)
+	printTable(os.Stdout, header, baseline, res, checks)
 	return nil
 }
 
@@ -454,12 +513,17 @@ feed:
 	return ctx.Err()
 }
 
-// tracker records when each saga's handling of an event committed, and
-// what the measurement needs of the event.
+// tracker records when each saga's handling of an event committed (and,
+// for the baseline, the performance projection's), and what the
+// measurement needs of the event.
 type tracker struct {
 	mu   sync.Mutex
-	done map[string]map[string]handled // saga -> key -> first commit
+	done map[string]map[string]handled // saga (or baselineKey) -> key -> first commit
 }
+
+// baselineKey is the tracker's key of the baseline: records committed in
+// the performance read model.
+const baselineKey = "baseline"
 
 type handled struct {
 	at         time.Time
@@ -468,6 +532,7 @@ type handled struct {
 
 func newTracker() *tracker {
 	return &tracker{done: map[string]map[string]handled{
+		baselineKey:                    {},
 		sagas.StudentPerformanceSaga:   {},
 		sagas.InterventionWorkflowSaga: {},
 	}}
@@ -522,47 +587,100 @@ func (tr *tracker) get(saga, key string) (handled, bool) {
 	return h, ok
 }
 
-// sagaHandlers are serve's saga handlers (cmd/edusmarthub/sagas.go), the
-// commit of each handling noted.
-func sagaHandlers(rt *sagas.Runtime, tr *tracker) []kafka.Handler {
-	var hs []kafka.Handler
-	for _, s := range rt.Sagas() {
-		name := s.Name()
-		hs = append(hs, kafka.Handler{
-			Name:     "saga." + name,
-			Channels: s.Channels(),
-			Handle: func(ctx context.Context, e kafka.Event) error {
-				err := rt.Handle(ctx, name, e.Recorded())
-				if errors.Is(err, sagas.ErrInvalidEvent) || errors.Is(err, sagas.ErrUnknownSaga) {
-					return kafka.Permanent(err)
-				}
-				if err == nil {
-					tr.note(name, e, time.Now())
-				}
-				return err
-			},
-		})
+// projectionHandlers are serve's projection handlers, the commit of
+// each performance record in the performance read model noted (the
+// baseline's end point).
+func projectionHandlers(views *projections.Registry, tr *tracker) []kafka.Handler {
+	hs := kafka.ProjectionHandlers(views)
+	for i, h := range hs {
+		if h.Name != kafka.ProjectionHandlerPrefix+"performance" {
+			continue
+		}
+		hs[i].Handle = func(ctx context.Context, e kafka.Event) error {
+			err := h.Handle(ctx, e)
+			if err == nil {
+				tr.note(baselineKey, e, time.Now())
+			}
+			return err
+		}
 	}
 	return hs
 }
 
-// projectionHandlers are serve's: one handler (consumer group) per
-// projection.
-func projectionHandlers(views *projections.Registry) []kafka.Handler {
-	var hs []kafka.Handler
-	for _, p := range views.Projections() {
-		name := p.Name()
-		hs = append(hs, kafka.Handler{
-			Name:     "projection." + name,
-			Channels: p.Channels(),
-			Handle: func(ctx context.Context, e kafka.Event) error {
-				err := views.Apply(ctx, name, e.Recorded())
-				if errors.Is(err, projections.ErrInvalidEvent) || errors.Is(err, projections.ErrUnknownProjection) {
-					return kafka.Permanent(err)
+// sagaGroups are the topics the saga handlers consume, by consumer group
+// name (the handler's).
+func sagaGroups() map[string][]domain.Channel {
+	all := []sagas.Saga{sagas.NewStudentPerformance(sagas.Deps{}), sagas.NewInterventionWorkflow(sagas.Deps{})}
+	out := map[string][]domain.Channel{}
+	for _, s := range all {
+		out[kafka.SagaHandlerPrefix+s.Name()] = s.Channels()
+	}
+	return out
+}
+
+// skipToEnd commits, for each consumer group (by handler name) not yet
+// started, the end of each of its topics' partitions as its position, so
+// that it starts after everything published so far (a new group would
+// start from the oldest message).
+func skipToEnd(ctx context.Context, kcfg kafka.Config, groups map[string][]domain.Channel) (err error) {
+	scfg, err := kcfg.ConsumerSaramaConfig()
+	if err != nil {
+		return err
+	}
+	client, err := sarama.NewClient(kcfg.Brokers, scfg)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer func() { err = errors.Join(err, client.Close()) }()
+	for handler, channels := range groups {
+		group := kafka.ConsumerGroup(kcfg, handler)
+		req := sarama.NewOffsetCommitRequest(scfg, group)
+		for _, ch := range channels {
+			topic := kcfg.Topic(ch)
+			parts, err := client.Partitions(topic)
+			if err != nil {
+				return fmt.Errorf("partitions of %s: %w", topic, err)
+			}
+			for _, p := range parts {
+				end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+				if err != nil {
+					return fmt.Errorf("end of %s/%d: %w", topic, p, err)
 				}
-				return err
-			},
-		})
+				req.AddBlock(topic, p, end, sarama.ReceiveTime, "")
+			}
+		}
+		coord, err := client.Coordinator(group)
+		if err != nil {
+			return fmt.Errorf("coordinator of %s: %w", group, err)
+		}
+		resp, err := coord.CommitOffset(req)
+		if err != nil {
+			return fmt.Errorf("commit the offsets of %s: %w", group, err)
+		}
+		for topic, ps := range resp.Errors {
+			for p, kerr := range ps {
+				if kerr != sarama.ErrNoError {
+					return fmt.Errorf("commit the offset of %s on %s/%d: %w", group, topic, p, kerr)
+				}
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// sagaHandlers are serve's saga handlers, the commit of each handling
+// noted.
+func sagaHandlers(rt *sagas.Runtime, tr *tracker) []kafka.Handler {
+	hs := kafka.SagaHandlers(rt)
+	for i, h := range hs {
+		name := strings.TrimPrefix(h.Name, kafka.SagaHandlerPrefix)
+		hs[i].Handle = func(ctx context.Context, e kafka.Event) error {
+			err := h.Handle(ctx, e)
+			if err == nil {
+				tr.note(name, e, time.Now())
+			}
+			return err
+		}
 	}
 	return hs
 }
@@ -586,6 +704,30 @@ func startRouter(ctx, bgCtx context.Context, bg *sync.WaitGroup, kcfg kafka.Conf
 	case <-time.After(time.Minute):
 		return errors.New("router did not start in a minute")
 	}
+}
+
+// caughtUp waits until every projection has applied every event of its
+// channels in the store (its lag is 0 twice in a row).
+func caughtUp(ctx context.Context, views *projections.Registry, deadline time.Time) error {
+	zero := 0
+	err := waitFor(ctx, deadline, func() (bool, error) {
+		st, err := views.Status(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, s := range st {
+			if s.Lag != 0 {
+				zero = 0
+				return false, nil
+			}
+		}
+		zero++
+		return zero >= 2, nil
+	})
+	if err != nil {
+		return fmt.Errorf("read models catching up: %w", err)
+	}
+	return nil
 }
 
 // waitFor polls cond until it holds, the deadline passes or ctx ends.
@@ -629,22 +771,45 @@ type result struct {
 	instances int
 	perSecond float64 // from the first command to the last final state
 	latencies []time.Duration
+	cpu       time.Duration // of this process, from the first command to the last final state (0: not measured)
 }
 
-func measure(sent *sentLog, tr *tracker, ivIDs []string) []result {
-	var sp, iv result
-	sp.workflow, iv.workflow = sagas.StudentPerformanceSaga, sagas.InterventionWorkflowSaga
-	var lastSP, lastIV time.Time
+// measureRecords is the result of records whose commits tr noted under
+// key, each timed from its command.
+func measureRecords(key string, sent *sentLog, tr *tracker) result {
+	r := result{workflow: key}
+	var last time.Time
 	for id, start := range sent.at {
-		h, ok := tr.get(sagas.StudentPerformanceSaga, id)
+		h, ok := tr.get(key, id)
 		if !ok {
 			continue
 		}
-		sp.latencies = append(sp.latencies, h.at.Sub(start))
-		if h.at.After(lastSP) {
-			lastSP = h.at
+		r.latencies = append(r.latencies, h.at.Sub(start))
+		if h.at.After(last) {
+			last = h.at
 		}
 	}
+	r.instances = len(r.latencies)
+	if d := last.Sub(sent.first).Seconds(); d > 0 {
+		r.perSecond = float64(r.instances) / d
+	}
+	slices.Sort(r.latencies)
+	return r
+}
+
+// processCPU is the CPU time this process has used (user and system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func measure(sent *sentLog, tr *tracker, ivIDs []string) []result {
+	sp := measureRecords(sagas.StudentPerformanceSaga, sent, tr)
+	iv := result{workflow: sagas.InterventionWorkflowSaga}
+	var lastIV time.Time
 	for _, id := range ivIDs {
 		h, ok := tr.get(sagas.InterventionWorkflowSaga, id)
 		start, sentOK := sent.at[h.assessment]
@@ -656,14 +821,10 @@ func measure(sent *sentLog, tr *tracker, ivIDs []string) []result {
 			lastIV = h.at
 		}
 	}
-	sp.instances, iv.instances = len(sp.latencies), len(iv.latencies)
-	if d := lastSP.Sub(sent.first).Seconds(); d > 0 {
-		sp.perSecond = float64(sp.instances) / d
-	}
+	iv.instances = len(iv.latencies)
 	if d := lastIV.Sub(sent.first).Seconds(); d > 0 {
 		iv.perSecond = float64(iv.instances) / d
 	}
-	slices.Sort(sp.latencies)
 	slices.Sort(iv.latencies)
 	return []result{sp, iv}
 }
@@ -716,19 +877,41 @@ func check(ctx context.Context, pool *pgxpool.Pool, o options, sc *school) (stri
 	return "checks: " + strings.Join(parts, ", ") + ": " + verdict, nil
 }
 
-func printTable(w io.Writer, header string, res []result, checks string) {
+func printTable(w io.Writer, header string, baseline *result, res []result, checks string) {
 	fmt.Fprintln(w, header)
 	fmt.Fprintln(w)
+	rows := res
+	if baseline != nil {
+		rows = append([]result{*baseline}, res...)
+	}
+	label := map[string]string{
+		baselineKey:                    "baseline, sagas off: record -> performance read model",
+		sagas.StudentPerformanceSaga:   "student_performance: record -> completed",
+		sagas.InterventionWorkflowSaga: "ai_intervention_workflow: record -> waiting for follow-up",
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workflow\tinstances\tper second\tp50\tp90\tp99\tmax\t")
-	for _, r := range res {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t\n", r.workflow, r.instances, r.perSecond,
-			ms(pct(r.latencies, 0.5)), ms(pct(r.latencies, 0.9)), ms(pct(r.latencies, 0.99)), ms(pct(r.latencies, 1)))
+	fmt.Fprintln(tw, "measured\tinstances\tper second\tvs baseline\tp50\tp90\tp99\tmax\tgo CPU/record\t")
+	for _, r := range rows {
+		vs, cpu := "-", "-"
+		if baseline != nil && baseline.perSecond > 0 && r.workflow != sagas.InterventionWorkflowSaga {
+			vs = fmt.Sprintf("%.2fx", r.perSecond/baseline.perSecond)
+		}
+		if r.cpu > 0 && r.instances > 0 {
+			cpu = ms(r.cpu / time.Duration(r.instances))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", cmp.Or(label[r.workflow], r.workflow), r.instances, r.perSecond, vs,
+			ms(pct(r.latencies, 0.5)), ms(pct(r.latencies, 0.9)), ms(pct(r.latencies, 0.99)), ms(pct(r.latencies, 1)), cpu)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "per second: instances from the first command to the last final state; latencies: from each record's command")
+	fmt.Fprintln(w, "per second: records (instances) from the first command to the last final state; latencies: from each record's command")
 	fmt.Fprintln(w, "to the committed final state (ai_intervention_workflow: from the command of the record whose assessment started it).")
+	if baseline != nil {
+		fmt.Fprintln(w, "baseline: the same RecordPerformance commands, run first on a second school of the same shape through the same system")
+		fmt.Fprintln(w, "(store, relay, Kafka, every projection) with no saga consuming, to the commit in the performance read model;")
+		fmt.Fprintln(w, "the sagas' consumer groups then start after its records.")
+	}
+	fmt.Fprintln(w, "go CPU/record: CPU time of this process (writers, relay, broker, consumers, sagas; not PostgreSQL) over the phase, per record.")
 	fmt.Fprintln(w, checks)
 }
 

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/edusmarthub/edusmarthub/sagas"
 )
 
 func TestStrugglers(t *testing.T) {
@@ -44,5 +47,33 @@ func TestPct(t *testing.T) {
 	}
 	if pct(nil, 0.5) != 0 {
 		t.Error("pct of nothing")
+	}
+}
+
+func TestTableComparesWithTheBaseline(t *testing.T) {
+	t.Parallel()
+	ms := func(n int) []time.Duration { return []time.Duration{time.Duration(n) * time.Millisecond} }
+	base := &result{workflow: baselineKey, instances: 10, perSecond: 200, latencies: ms(5), cpu: 20 * time.Millisecond}
+	res := []result{
+		{workflow: sagas.StudentPerformanceSaga, instances: 10, perSecond: 100, latencies: ms(12), cpu: 50 * time.Millisecond},
+		{workflow: sagas.InterventionWorkflowSaga, instances: 2, perSecond: 4, latencies: ms(30)},
+	}
+	var b strings.Builder
+	printTable(&b, "header", base, res, "checks: ok")
+	out := b.String()
+	for _, want := range []string{
+		"baseline, sagas off: record -> performance read model", "1.00x", "2.0ms",
+		"student_performance: record -> completed", "0.50x", "12.0ms", "5.0ms",
+		"ai_intervention_workflow: record -> waiting for follow-up",
+		"checks: ok",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table lacks %q:\n%s", want, out)
+		}
+	}
+	var nb strings.Builder
+	printTable(&nb, "header", nil, res, "checks: ok")
+	if strings.Contains(nb.String(), "baseline, sagas off") || strings.Contains(nb.String(), "0.50x") {
+		t.Errorf("a table without a baseline shows one:\n%s", nb.String())
 	}
 }

@@ -91,7 +91,7 @@ type Config struct {
 	KafkaVersion      string `env:"EDUSMARTHUB_KAFKA_VERSION" envDefault:"3.6.0"`
 	KafkaClientID     string `env:"EDUSMARTHUB_KAFKA_CLIENT_ID" envDefault:"edusmarthub"`
 	KafkaTopicPrefix  string `env:"EDUSMARTHUB_KAFKA_TOPIC_PREFIX" envDefault:"edusmarthub"`
-	KafkaPartitions   int32  `env:"EDUSMARTHUB_KAFKA_PARTITIONS" envDefault:"6"`
+	KafkaPartitions   int32  `env:"EDUSMARTHUB_KAFKA_PARTITIONS" envDefault:"12"`
 	// KafkaReplicationFactor of the topics created at start; 0 leaves it
 	// to the brokers' default.replication.factor (1 on the embedded one).
 	KafkaReplicationFactor int16  `env:"EDUSMARTHUB_KAFKA_REPLICATION_FACTOR" envDefault:"0"`

@@ -39,7 +39,7 @@ func TestLoadDefaults(t *testing.T) {
 		KafkaVersion:      "3.6.0",
 		KafkaClientID:     "edusmarthub",
 		KafkaTopicPrefix:  "edusmarthub",
-		KafkaPartitions:   6,
+		KafkaPartitions:   12,
 
 		InterventionFollowUp: 14 * 24 * time.Hour,
 		LessonsPerWeek:       4,

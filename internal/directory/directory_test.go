@@ -266,14 +266,21 @@ func TestAttendanceCountsRegisterLinesInTheRange(t *testing.T) {
 		from, to        domain.Date
 		want            sagas.AttendanceSummary
 	}{
-		"the whole week":           {north.ID, north.S1, ddate(t, 0), ddate(t, 4), sagas.AttendanceSummary{Present: 2, Late: 1, Absent: 1}},
-		"both ends included":       {north.ID, north.S1, ddate(t, 1), ddate(t, 2), sagas.AttendanceSummary{Late: 1, Absent: 1}},
-		"open ends":                {north.ID, north.S1, domain.Date{}, domain.Date{}, sagas.AttendanceSummary{Present: 2, Late: 1, Absent: 1}},
-		"open start":               {north.ID, north.S1, domain.Date{}, ddate(t, 0), sagas.AttendanceSummary{Present: 1}},
-		"another student":          {north.ID, north.S2, ddate(t, 0), ddate(t, 4), sagas.AttendanceSummary{Present: 4}},
-		"no lines":                 {north.ID, north.S3, ddate(t, 0), ddate(t, 4), sagas.AttendanceSummary{}},
-		"before the registers":     {north.ID, north.S1, ddate(t, -7), ddate(t, -1), sagas.AttendanceSummary{}},
-		"another school's student": {south.ID, north.S1, ddate(t, 0), ddate(t, 4), sagas.AttendanceSummary{}},
+		"the whole week":       {north.ID, north.S1, ddate(t, 0), ddate(t, 4), sagas.AttendanceSummary{Present: 2, Late: 1, Absent: 1}},
+		"both ends included":   {north.ID, north.S1, ddate(t, 1), ddate(t, 2), sagas.AttendanceSummary{Late: 1, Absent: 1}},
+		"open ends":            {north.ID, north.S1, domain.Date{}, domain.Date{}, sagas.AttendanceSummary{Present: 2, Late: 1, Absent: 1}},
+		"open start":           {north.ID, north.S1, domain.Date{}, ddate(t, 0), sagas.AttendanceSummary{Present: 1}},
+		"another student":      {north.ID, north.S2, ddate(t, 0), ddate(t, 4), sagas.AttendanceSummary{Present: 4}},
+		"no lines":             {north.ID, north.S3, ddate(t, 0), ddate(t, 4), sagas.AttendanceSummary{}},
+		"before the registers": {north.ID, north.S1, ddate(t, -7), ddate(t, -1), sagas.AttendanceSummary{}},
+		// Lines are looked up by the Monday of their week: a window that
+		// starts after a Monday or spans weeks still counts the lines of
+		// the dates it covers.
+		"from mid-week into the next": {north.ID, north.S1, ddate(t, 2), ddate(t, 9), sagas.AttendanceSummary{Present: 1, Absent: 1}},
+		"one Thursday":                {north.ID, north.S1, ddate(t, 3), ddate(t, 3), sagas.AttendanceSummary{Present: 1}},
+		"from the weekend before":     {north.ID, north.S1, ddate(t, -2), ddate(t, 0), sagas.AttendanceSummary{Present: 1}},
+		"open end":                    {north.ID, north.S1, ddate(t, 1), domain.Date{}, sagas.AttendanceSummary{Present: 1, Late: 1, Absent: 1}},
+		"another school's student":    {south.ID, north.S1, ddate(t, 0), ddate(t, 4), sagas.AttendanceSummary{}},
 	} {
 		got, err := dir.Attendance(ctx, tc.school, tc.student, tc.from, tc.to)
 		if err != nil {

@@ -27,7 +27,7 @@ const (
 	DefaultClientID     = "edusmarthub"
 	DefaultVersion      = "3.6.0"
 	DefaultTopicPrefix  = "edusmarthub"
-	DefaultPartitions   = 6
+	DefaultPartitions   = 12
 	DefaultEmbeddedAddr = "127.0.0.1:9092"
 )
 
@@ -53,8 +53,10 @@ type Config struct {
 	// TopicPrefix prefixes every topic: <prefix>.<channel>, <prefix>.dlq,
 	// and consumer groups (default "edusmarthub").
 	TopicPrefix string
-	// Partitions of each topic EnsureTopics creates (default 6). More
-	// partitions, more consumers of one group can share a topic.
+	// Partitions of each topic EnsureTopics creates (default 12). A
+	// consumer group handles a partition's messages one at a time, so the
+	// partitions bound how many events of a topic each handler (a saga, a
+	// projection) works on at once, and how many replicas can share it.
 	Partitions int32
 	// ReplicationFactor of the topics EnsureTopics creates; 0 (the
 	// default) leaves it to the brokers' default.replication.factor.

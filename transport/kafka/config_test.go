@@ -16,7 +16,7 @@ import (
 func TestConfigDefaultsAndSaramaSettings(t *testing.T) {
 	t.Parallel()
 	c := kafka.Config{Brokers: []string{"k:9092"}}.WithDefaults()
-	if c.ClientID != "edusmarthub" || c.Version != "3.6.0" || c.TopicPrefix != "edusmarthub" || c.Partitions != 6 || c.ReplicationFactor != 0 {
+	if c.ClientID != "edusmarthub" || c.Version != "3.6.0" || c.TopicPrefix != "edusmarthub" || c.Partitions != 12 || c.ReplicationFactor != 0 {
 		t.Errorf("defaults: %+v", c)
 	}
 	if err := c.Validate(); err != nil {
