@@ -163,11 +163,8 @@ func (m *Meeting) Schedule(date Date, period int, availability TeacherAvailabili
 	if err := RequireID("scheduledBy", by); err != nil {
 		return err
 	}
-	switch m.status {
-	case "":
-		return m.notFound()
-	case MeetingStatusCompleted, MeetingStatusCancelled, MeetingStatusNoShow:
-		return m.closed()
+	if err := m.requireOpen(); err != nil {
+		return err
 	}
 	if m.status == MeetingStatusScheduled && m.slot.Date.Equal(date) && m.slot.Period == period {
 		return nil
@@ -210,16 +207,8 @@ func (m *Meeting) Complete(notes, by string, at time.Time) error {
 	if err := RequireID("completedBy", by); err != nil {
 		return err
 	}
-	switch m.status {
-	case "":
-		return m.notFound()
-	case MeetingStatusCompleted, MeetingStatusCancelled, MeetingStatusNoShow:
-		return m.closed()
-	case MeetingStatusRequested:
-		return ruleError(KindConflict, "", ErrMeetingNotScheduled, "meeting %s has not been scheduled", m.id)
-	}
-	if m.slot.Date.After(latestDateAt(at)) {
-		return ruleError(KindConflict, "", ErrMeetingNotHeldYet, "meeting %s is scheduled for %s", m.id, m.slot)
+	if err := m.requireDue(at); err != nil {
+		return err
 	}
 	raise(m, MeetingCompleted{
 		MeetingID:   m.id,
@@ -228,6 +217,32 @@ func (m *Meeting) Complete(notes, by string, at time.Time) error {
 		CompletedBy: by,
 		At:          at.UTC(),
 	})
+	return nil
+}
+
+// requireOpen: the meeting exists and has no outcome yet.
+func (m *Meeting) requireOpen() error {
+	switch m.status {
+	case "":
+		return m.notFound()
+	case MeetingStatusCompleted, MeetingStatusCancelled, MeetingStatusNoShow:
+		return m.closed()
+	}
+	return nil
+}
+
+// requireDue: the meeting is open, scheduled, and its date has come by
+// at, so an outcome (held or not) can be recorded.
+func (m *Meeting) requireDue(at time.Time) error {
+	if err := m.requireOpen(); err != nil {
+		return err
+	}
+	if m.status == MeetingStatusRequested {
+		return ruleError(KindConflict, "", ErrMeetingNotScheduled, "meeting %s has not been scheduled", m.id)
+	}
+	if m.slot.Date.After(latestDateAt(at)) {
+		return ruleError(KindConflict, "", ErrMeetingNotHeldYet, "meeting %s is scheduled for %s", m.id, m.slot)
+	}
 	return nil
 }
 
@@ -240,11 +255,8 @@ func (m *Meeting) Cancel(reason, by string, at time.Time) error {
 	if err := RequireID("cancelledBy", by); err != nil {
 		return err
 	}
-	switch m.status {
-	case "":
-		return m.notFound()
-	case MeetingStatusCompleted, MeetingStatusCancelled, MeetingStatusNoShow:
-		return m.closed()
+	if err := m.requireOpen(); err != nil {
+		return err
 	}
 	raise(m, MeetingCancelled{
 		MeetingID:   m.id,
@@ -268,16 +280,8 @@ func (m *Meeting) MarkNoShow(reason, by string, at time.Time) error {
 	if err := RequireID("recordedBy", by); err != nil {
 		return err
 	}
-	switch m.status {
-	case "":
-		return m.notFound()
-	case MeetingStatusCompleted, MeetingStatusCancelled, MeetingStatusNoShow:
-		return m.closed()
-	case MeetingStatusRequested:
-		return ruleError(KindConflict, "", ErrMeetingNotScheduled, "meeting %s has not been scheduled", m.id)
-	}
-	if m.slot.Date.After(latestDateAt(at)) {
-		return ruleError(KindConflict, "", ErrMeetingNotHeldYet, "meeting %s is scheduled for %s", m.id, m.slot)
+	if err := m.requireDue(at); err != nil {
+		return err
 	}
 	raise(m, MeetingNoShow{
 		MeetingID:  m.id,
