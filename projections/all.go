@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -41,10 +42,12 @@ func All() []Projection {
 	}
 }
 
-// decodeAs decodes a stored event into its domain type E.
-func decodeAs[E domain.Event](e eventstore.RecordedEvent) (E, error) {
+// decodeAs decodes a stored event into its domain type E (once per
+// rebuild batch for all projections: see decodedBatch). The value may be
+// shared with other projections: read it, never modify it.
+func decodeAs[E domain.Event](ctx context.Context, e eventstore.RecordedEvent) (E, error) {
 	var zero E
-	ev, err := domain.DecodeEvent(e.Type, e.Data)
+	ev, err := decodeEvent(ctx, e)
 	if err != nil {
 		return zero, fmt.Errorf("%s version %d: %w", e.StreamID, e.Version, err)
 	}

@@ -118,7 +118,7 @@ func riskRank(level string) int {
 func (atRiskProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
 	switch e.Type {
 	case domain.RiskAssessedType:
-		ev, err := decodeAs[domain.RiskAssessed](e)
+		ev, err := decodeAs[domain.RiskAssessed](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -158,7 +158,7 @@ ON CONFLICT (student_id) DO UPDATE SET school_id = excluded.school_id, level = e
 			ev.StudentID, tenantOf(e, ev.SchoolID), string(level), riskRank(string(level)), ev.Score, string(body), at.UTC(), int64(e.Version))
 		return err
 	case domain.InterventionOpenedType:
-		ev, err := decodeAs[domain.InterventionOpened](e)
+		ev, err := decodeAs[domain.InterventionOpened](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ ON CONFLICT (intervention_id) DO UPDATE SET school_id = excluded.school_id, stud
 			string(ev.RiskLevel), riskRank(string(ev.RiskLevel)), ev.OpenedBy, ev.At)
 		return err
 	case domain.InterventionFollowUpRecordedType:
-		ev, err := decodeAs[domain.InterventionFollowUpRecorded](e)
+		ev, err := decodeAs[domain.InterventionFollowUpRecorded](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -194,7 +194,7 @@ ON CONFLICT (intervention_id, seq) DO NOTHING`,
 WHERE intervention_id = $1`, ev.InterventionID, nullDate(ev.NextFollowUpDue), ev.At)
 		return err
 	case domain.InterventionEscalatedType:
-		ev, err := decodeAs[domain.InterventionEscalated](e)
+		ev, err := decodeAs[domain.InterventionEscalated](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -203,7 +203,7 @@ WHERE intervention_id = $1`, ev.InterventionID, nullDate(ev.NextFollowUpDue), ev
 WHERE intervention_id = $1`, ev.InterventionID, ev.At, ev.EscalatedBy, ev.Reason)
 		return err
 	case domain.InterventionClosedType:
-		ev, err := decodeAs[domain.InterventionClosed](e)
+		ev, err := decodeAs[domain.InterventionClosed](ctx, e)
 		if err != nil {
 			return err
 		}

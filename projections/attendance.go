@@ -11,9 +11,11 @@ import (
 
 // attendanceProjection keeps the class registers (streams
 // attendance-<registerId>, one per class, date and period): their lines as
-// amended, and the history of amendments. Each line also carries its
-// class, date and ISO week, so rates per student, class and school are
-// plain aggregates over the lines.
+// amended, and the history of amendments. A register is one row holding
+// its lines as parallel arrays (students, statuses, notes) and its counts
+// by status: a rebuild writes one row per register rather than one per
+// student, and class and school rates add up the counts. A student's lines
+// are found through the GIN index on the students array.
 //
 // Rate rule: a line counts as attended when present or late; excused
 // lines are left out of the denominator; absent lines count against. So
@@ -25,6 +27,10 @@ type attendanceProjection struct{}
 const attendanceName = "attendance"
 
 func (attendanceProjection) Name() string { return attendanceName }
+
+// SchemaVersion: 2 keeps a register's lines in the register's row (was a
+// register_lines table with a row per student).
+func (attendanceProjection) SchemaVersion() int { return 2 }
 
 func (attendanceProjection) Channels() []domain.Channel {
 	return []domain.Channel{domain.ChannelAttendance}
@@ -44,25 +50,21 @@ CREATE TABLE IF NOT EXISTS registers (
     recorded_by text NOT NULL,
     recorded_at timestamptz NOT NULL,
     amended_at  timestamptz,
-    amendments  int NOT NULL DEFAULT 0
+    amendments  int NOT NULL DEFAULT 0,
+    -- The lines as amended, in the order they were first recorded: the
+    -- student of a line, its status and note at the same position.
+    students    text[] NOT NULL,
+    statuses    text[] NOT NULL,
+    notes       text[] NOT NULL,
+    -- The lines by status, kept with them.
+    present     int NOT NULL,
+    late        int NOT NULL,
+    absent      int NOT NULL,
+    excused     int NOT NULL
 );
 CREATE INDEX IF NOT EXISTS registers_date_idx ON registers (school_id, date, period, register_id);
 CREATE INDEX IF NOT EXISTS registers_class_idx ON registers (school_id, class_id, date, period);
-
-CREATE TABLE IF NOT EXISTS register_lines (
-    register_id text NOT NULL,
-    student_id  text NOT NULL,
-    school_id   text NOT NULL,
-    class_id    text NOT NULL,
-    date        date NOT NULL,
-    week_start  date NOT NULL,
-    status      text NOT NULL,
-    note        text NOT NULL,
-    PRIMARY KEY (register_id, student_id)
-);
-CREATE INDEX IF NOT EXISTS register_lines_student_idx ON register_lines (school_id, student_id, week_start);
-CREATE INDEX IF NOT EXISTS register_lines_class_idx ON register_lines (school_id, class_id, week_start);
-CREATE INDEX IF NOT EXISTS register_lines_week_idx ON register_lines (school_id, week_start);
+CREATE INDEX IF NOT EXISTS registers_students_idx ON registers USING gin (students);
 
 CREATE TABLE IF NOT EXISTS register_amendments (
     register_id     text NOT NULL,
@@ -82,45 +84,74 @@ CREATE TABLE IF NOT EXISTS register_amendments (
 func (attendanceProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
 	switch e.Type {
 	case domain.AttendanceRecordedType:
-		ev, err := decodeAs[domain.AttendanceRecorded](e)
+		ev, err := decodeAs[domain.AttendanceRecorded](ctx, e)
 		if err != nil {
 			return err
 		}
 		school := tenantOf(e, ev.SchoolID)
 		year, week, monday := isoWeek(ev.Date.Time())
-		if _, err := tx.Exec(ctx, `
-INSERT INTO registers (register_id, school_id, class_id, date, period, iso_year, iso_week, week_start, recorded_by, recorded_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		students, statuses, notes := lineArrays(ev.Entries)
+		var n [4]int // present, late, absent, excused
+		for _, l := range ev.Entries {
+			switch l.Status {
+			case domain.AttendancePresent:
+				n[0]++
+			case domain.AttendanceLate:
+				n[1]++
+			case domain.AttendanceAbsent:
+				n[2]++
+			case domain.AttendanceExcused:
+				n[3]++
+			}
+		}
+		_, err = tx.Exec(ctx, `
+INSERT INTO registers (register_id, school_id, class_id, date, period, iso_year, iso_week, week_start, recorded_by, recorded_at,
+    students, statuses, notes, present, late, absent, excused)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT (register_id) DO UPDATE SET school_id = excluded.school_id, class_id = excluded.class_id, date = excluded.date,
     period = excluded.period, iso_year = excluded.iso_year, iso_week = excluded.iso_week, week_start = excluded.week_start,
-    recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at, amended_at = NULL, amendments = 0`,
-			ev.RegisterID, school, ev.ClassID, ev.Date.Time(), ev.Period, year, week, monday, ev.RecordedBy, ev.At); err != nil {
-			return err
-		}
-		return putLines(ctx, tx, school, ev.RegisterID, ev.ClassID, ev.Date, ev.Entries)
+    recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at, amended_at = NULL, amendments = 0,
+    students = excluded.students, statuses = excluded.statuses, notes = excluded.notes,
+    present = excluded.present, late = excluded.late, absent = excluded.absent, excused = excluded.excused`,
+			ev.RegisterID, school, ev.ClassID, ev.Date.Time(), ev.Period, year, week, monday, ev.RecordedBy, ev.At,
+			students, statuses, notes, n[0], n[1], n[2], n[3])
+		return err
 	case domain.AttendanceAmendedType:
-		ev, err := decodeAs[domain.AttendanceAmended](e)
+		ev, err := decodeAs[domain.AttendanceAmended](ctx, e)
 		if err != nil {
 			return err
 		}
 		school := tenantOf(e, ev.SchoolID)
 		students, statuses, notes := lineArrays(ev.Entries)
-		// The history first, reading each line's status before the change.
+		// The history first: it reads each line's status before the
+		// update below, queued after it, changes the lines.
 		if _, err := tx.Exec(ctx, `
 INSERT INTO register_amendments (register_id, seq, student_id, school_id, previous_status, status, note, amended_by, amended_at)
-SELECT $1, $2, u.s, $3, l.status, u.st, u.n, $7, $8
+SELECT $1, $2, u.s, $3, g.statuses[array_position(g.students, u.s)], u.st, u.n, $7, $8
   FROM unnest($4::text[], $5::text[], $6::text[]) AS u(s, st, n)
-  LEFT JOIN register_lines l ON l.register_id = $1 AND l.student_id = u.s
+  LEFT JOIN registers g ON g.register_id = $1
 ON CONFLICT (register_id, seq, student_id) DO NOTHING`,
 			ev.RegisterID, int64(e.Version), school, students, statuses, notes, ev.AmendedBy, ev.At); err != nil {
 			return err
 		}
-		if err := putLines(ctx, tx, school, ev.RegisterID, ev.ClassID, ev.Date, ev.Entries); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE registers SET amended_at = $2,
+		// The lines as amended: a student's line changes in place, a
+		// student new to the register is added at the end; the counts
+		// are those of the new lines.
+		_, err = tx.Exec(ctx, `
+UPDATE registers g SET (students, statuses, notes, present, late, absent, excused) = (
+    SELECT array_agg(m.s ORDER BY m.k), array_agg(m.st ORDER BY m.k), array_agg(m.n ORDER BY m.k),
+           count(*) FILTER (WHERE m.st = 'present'), count(*) FILTER (WHERE m.st = 'late'),
+           count(*) FILTER (WHERE m.st = 'absent'), count(*) FILTER (WHERE m.st = 'excused')
+      FROM (SELECT o.s, coalesce(u.st, o.st) AS st, coalesce(u.n, o.n) AS n, o.k
+              FROM unnest(g.students, g.statuses, g.notes) WITH ORDINALITY AS o(s, st, n, k)
+              LEFT JOIN unnest($2::text[], $3::text[], $4::text[]) AS u(s, st, n) ON u.s = o.s
+            UNION ALL
+            SELECT u.s, u.st, u.n, cardinality(g.students) + u.k
+              FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(s, st, n, k)
+             WHERE array_position(g.students, u.s) IS NULL) AS m),
+    amended_at = $5,
     amendments = (SELECT count(DISTINCT seq) FROM register_amendments WHERE register_id = $1)
-WHERE register_id = $1`, ev.RegisterID, ev.At)
+WHERE g.register_id = $1`, ev.RegisterID, students, statuses, notes, ev.At)
 		return err
 	}
 	return nil
@@ -132,17 +163,4 @@ func lineArrays(entries []domain.AttendanceEntry) (students, statuses, notes []s
 		students[i], statuses[i], notes[i] = l.StudentID, string(l.Status), l.Note
 	}
 	return students, statuses, notes
-}
-
-// putLines sets students' lines of a register, replacing earlier ones.
-func putLines(ctx context.Context, tx pgx.Tx, school, registerID, classID string, date domain.Date, entries []domain.AttendanceEntry) error {
-	students, statuses, notes := lineArrays(entries)
-	_, _, monday := isoWeek(date.Time())
-	_, err := tx.Exec(ctx, `
-INSERT INTO register_lines (register_id, student_id, school_id, class_id, date, week_start, status, note)
-SELECT $1, s, $2, $3, $4, $5, st, n FROM unnest($6::text[], $7::text[], $8::text[]) AS u(s, st, n)
-ON CONFLICT (register_id, student_id) DO UPDATE SET status = excluded.status, note = excluded.note,
-    school_id = excluded.school_id, class_id = excluded.class_id, date = excluded.date, week_start = excluded.week_start`,
-		registerID, school, classID, date.Time(), monday, students, statuses, notes)
-	return err
 }

@@ -92,12 +92,22 @@ type WeeklyAttendance struct {
 	AttendanceCounts
 }
 
-// countColumns aggregates register_lines rows (alias l) into
-// AttendanceCounts columns.
+// countColumns aggregates attendance lines (alias l, with a status
+// column) into AttendanceCounts columns.
 const countColumns = `count(*) FILTER (WHERE l.status = 'present'), count(*) FILTER (WHERE l.status = 'late'),
     count(*) FILTER (WHERE l.status = 'absent'), count(*) FILTER (WHERE l.status = 'excused'),
     round(count(*) FILTER (WHERE l.status IN ('present', 'late'))::numeric
           / nullif(count(*) FILTER (WHERE l.status IN ('present', 'late', 'absent')), 0), 4)::float8`
+
+// registerCountColumns are a register's (alias g) AttendanceCounts
+// columns.
+const registerCountColumns = `g.present, g.late, g.absent, g.excused,
+    round((g.present + g.late)::numeric / nullif(g.present + g.late + g.absent, 0), 4)::float8`
+
+// sumCountColumns adds up registers' (alias g) counts into
+// AttendanceCounts columns.
+const sumCountColumns = `sum(g.present), sum(g.late), sum(g.absent), sum(g.excused),
+    round(sum(g.present + g.late)::numeric / nullif(sum(g.present + g.late + g.absent), 0), 4)::float8`
 
 func (c *AttendanceCounts) dest() []any {
 	return []any{&c.Present, &c.Late, &c.Absent, &c.Excused, &c.Rate}
@@ -115,19 +125,19 @@ func GetRegister(ctx context.Context, db Querier, schoolID, classID, date string
 	id := domain.AttendanceRegisterID(classID, d, period)
 	var r Register
 	dest := append([]any{&r.RegisterID, &r.ClassID, &r.Date, &r.Period, &r.RecordedBy, &r.RecordedAt, &r.AmendedAt}, r.AttendanceCounts.dest()...)
-	err = db.QueryRow(ctx, `SELECT g.register_id, g.class_id, g.date::text, g.period, g.recorded_by, g.recorded_at, g.amended_at, `+countColumns+`
+	err = db.QueryRow(ctx, `SELECT g.register_id, g.class_id, g.date::text, g.period, g.recorded_by, g.recorded_at, g.amended_at, `+
+		registerCountColumns+`
   FROM rm_attendance.registers g
-  LEFT JOIN rm_attendance.register_lines l ON l.register_id = g.register_id AND l.school_id = g.school_id
- WHERE g.school_id = $1 AND g.register_id = $2
- GROUP BY g.register_id`, schoolID, id).Scan(dest...)
+ WHERE g.school_id = $1 AND g.register_id = $2`, schoolID, id).Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Register{}, notFound("no register of class %s on %s, period %d", classID, d, period)
 	}
 	if err != nil {
 		return Register{}, err
 	}
-	rows, err := db.Query(ctx, `SELECT student_id, status, note FROM rm_attendance.register_lines
-WHERE school_id = $1 AND register_id = $2 ORDER BY student_id`, schoolID, id)
+	rows, err := db.Query(ctx, `SELECT l.student_id, l.status, l.note
+  FROM rm_attendance.registers g, unnest(g.students, g.statuses, g.notes) AS l(student_id, status, note)
+ WHERE g.school_id = $1 AND g.register_id = $2 ORDER BY l.student_id`, schoolID, id)
 	if err != nil {
 		return Register{}, err
 	}
@@ -194,10 +204,8 @@ func ListRegisters(ctx context.Context, db Querier, schoolID string, f RegisterF
 	}
 	q.after(cols, true, keys)
 	rows, err := db.Query(ctx, `SELECT g.register_id, g.class_id, g.date::text, g.period, g.recorded_at, g.amended_at, g.amendments, `+
-		countColumns+`
-  FROM rm_attendance.registers g
-  LEFT JOIN rm_attendance.register_lines l ON l.register_id = g.register_id AND l.school_id = g.school_id`+
-		q.whereSQL()+` GROUP BY g.register_id`+orderBy(cols, true)+` LIMIT `+q.arg(limit+1), q.args...)
+		registerCountColumns+`
+  FROM rm_attendance.registers g`+q.whereSQL()+orderBy(cols, true)+` LIMIT `+q.arg(limit+1), q.args...)
 	if err != nil {
 		return Page[RegisterSummary]{}, err
 	}
@@ -234,23 +242,34 @@ func WeeklyAttendanceRates(ctx context.Context, db Querier, schoolID string, f A
 	if err != nil {
 		return nil, err
 	}
+	// A class's or the school's rates add up the registers' counts. A
+	// student's count the student's line of each of the student's
+	// registers, found first through the index on the students array: the
+	// CTE is materialized so that a planner without statistics (a fresh or
+	// rebuilt table) cannot read a school-wide index on the dates instead.
 	var q sqlQuery
-	q.where("l.school_id = " + q.arg(schoolID))
+	with, table, counts, g := "", "rm_attendance.registers g", sumCountColumns, "g"
 	if f.StudentID != "" {
-		q.where("l.student_id = " + q.arg(f.StudentID))
+		s := q.arg(f.StudentID)
+		with = `WITH l AS MATERIALIZED (
+    SELECT g.school_id, g.class_id, g.date, g.week_start, g.statuses[array_position(g.students, ` + s + `::text)] AS status
+      FROM rm_attendance.registers g WHERE g.students @> ARRAY[` + s + `::text])
+`
+		table, counts, g = "l", countColumns, "l"
 	}
+	q.where(g + ".school_id = " + q.arg(schoolID))
 	if f.ClassID != "" {
-		q.where("l.class_id = " + q.arg(f.ClassID))
+		q.where(g + ".class_id = " + q.arg(f.ClassID))
 	}
 	if from != nil {
-		q.where("l.date >= " + q.arg(*from))
+		q.where(g + ".date >= " + q.arg(*from))
 	}
 	if to != nil {
-		q.where("l.date <= " + q.arg(*to))
+		q.where(g + ".date <= " + q.arg(*to))
 	}
-	rows, err := db.Query(ctx, `SELECT extract(isoyear FROM l.week_start)::int, extract(week FROM l.week_start)::int,
-    l.week_start::text, `+countColumns+`
-  FROM rm_attendance.register_lines l`+q.whereSQL()+` GROUP BY l.week_start ORDER BY l.week_start`, q.args...)
+	rows, err := db.Query(ctx, with+`SELECT extract(isoyear FROM `+g+`.week_start)::int, extract(week FROM `+g+`.week_start)::int,
+    `+g+`.week_start::text, `+counts+`
+  FROM `+table+q.whereSQL()+` GROUP BY `+g+`.week_start ORDER BY `+g+`.week_start`, q.args...)
 	if err != nil {
 		return nil, err
 	}

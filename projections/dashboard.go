@@ -11,7 +11,7 @@ import (
 
 // dashboardProjection feeds the school dashboard: headcounts of students,
 // teachers and classes, grades (for averages per subject and class),
-// attendance lines (for the weekly rate trend) and interventions opened and
+// attendance registers (for the weekly rate trend) and interventions opened and
 // closed. It keeps its own slim copy of each fact, one table per kind of
 // stream, and the figures are aggregated when queried: a grade counts for
 // the class its student is in now, whichever of the two arrived first.
@@ -20,6 +20,9 @@ type dashboardProjection struct{}
 const dashboardName = "dashboard"
 
 func (dashboardProjection) Name() string { return dashboardName }
+
+// SchemaVersion 1: attendance as one row per register (was one per line).
+func (dashboardProjection) SchemaVersion() int { return 1 }
 
 func (dashboardProjection) Channels() []domain.Channel {
 	return []domain.Channel{domain.ChannelTeacher, domain.ChannelStudent, domain.ChannelAttendance,
@@ -61,15 +64,15 @@ CREATE TABLE IF NOT EXISTS grades (
 );
 CREATE INDEX IF NOT EXISTS grades_school_idx ON grades (school_id, subject);
 
-CREATE TABLE IF NOT EXISTS attendance_lines (
-    register_id text NOT NULL,
-    student_id  text NOT NULL,
+-- A register's lines as one object, student ID to status: the trend
+-- only counts them, and a register is one row to write, not one per line.
+CREATE TABLE IF NOT EXISTS attendance_registers (
+    register_id text PRIMARY KEY,
     school_id   text NOT NULL,
     week_start  date NOT NULL,
-    status      text NOT NULL,
-    PRIMARY KEY (register_id, student_id)
+    lines       jsonb NOT NULL
 );
-CREATE INDEX IF NOT EXISTS attendance_lines_week_idx ON attendance_lines (school_id, week_start);
+CREATE INDEX IF NOT EXISTS attendance_registers_week_idx ON attendance_registers (school_id, week_start);
 
 CREATE TABLE IF NOT EXISTS interventions (
     intervention_id text PRIMARY KEY,
@@ -83,10 +86,14 @@ CREATE INDEX IF NOT EXISTS interventions_school_idx ON interventions (school_id)
 `
 }
 
+// gradeRows writes grades, one row per event.
+var gradeRows = newUpsertTable("grades", 2, column{"student_id", "text"}, column{"assessment_id", "text"},
+	column{"school_id", "text"}, column{"subject", "text"}, column{"grade", "numeric"})
+
 func (dashboardProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
 	switch e.Type {
 	case domain.TeacherCreatedType:
-		ev, err := decodeAs[domain.TeacherCreated](e)
+		ev, err := decodeAs[domain.TeacherCreated](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -94,14 +101,14 @@ func (dashboardProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Re
 ON CONFLICT (teacher_id) DO UPDATE SET school_id = excluded.school_id, active = true`, ev.TeacherID, tenantOf(e, ev.SchoolID))
 		return err
 	case domain.TeacherDeactivatedType:
-		ev, err := decodeAs[domain.TeacherDeactivated](e)
+		ev, err := decodeAs[domain.TeacherDeactivated](ctx, e)
 		if err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE teachers SET active = false WHERE teacher_id = $1`, ev.TeacherID)
 		return err
 	case domain.ClassCreatedType:
-		ev, err := decodeAs[domain.ClassCreated](e)
+		ev, err := decodeAs[domain.ClassCreated](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -110,41 +117,41 @@ ON CONFLICT (class_id) DO UPDATE SET school_id = excluded.school_id, name = excl
 			ev.ClassID, tenantOf(e, ev.SchoolID), ev.Name)
 		return err
 	case domain.PerformanceRecordedType:
-		ev, err := decodeAs[domain.PerformanceRecorded](e)
+		ev, err := decodeAs[domain.PerformanceRecorded](ctx, e)
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO grades (student_id, assessment_id, school_id, subject, grade) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (student_id, assessment_id) DO UPDATE SET school_id = excluded.school_id, subject = excluded.subject, grade = excluded.grade`,
-			ev.StudentID, ev.AssessmentID, tenantOf(e, ev.SchoolID), string(ev.Subject), float64(ev.Grade))
-		return err
+		return gradeRows.put(ctx, tx, ev.StudentID, ev.AssessmentID, tenantOf(e, ev.SchoolID), string(ev.Subject), float64(ev.Grade))
 	case domain.AttendanceRecordedType, domain.AttendanceAmendedType:
 		var school, register string
 		var date domain.Date
 		var entries []domain.AttendanceEntry
 		if e.Type == domain.AttendanceRecordedType {
-			ev, err := decodeAs[domain.AttendanceRecorded](e)
+			ev, err := decodeAs[domain.AttendanceRecorded](ctx, e)
 			if err != nil {
 				return err
 			}
 			school, register, date, entries = tenantOf(e, ev.SchoolID), ev.RegisterID, ev.Date, ev.Entries
 		} else {
-			ev, err := decodeAs[domain.AttendanceAmended](e)
+			ev, err := decodeAs[domain.AttendanceAmended](ctx, e)
 			if err != nil {
 				return err
 			}
 			school, register, date, entries = tenantOf(e, ev.SchoolID), ev.RegisterID, ev.Date, ev.Entries
 		}
-		students, statuses, _ := lineArrays(entries)
+		lines := make(map[string]string, len(entries))
+		for _, l := range entries {
+			lines[l.StudentID] = string(l.Status)
+		}
 		_, _, monday := isoWeek(date.Time())
+		// An amendment's lines replace those of the same students only.
 		_, err := tx.Exec(ctx, `
-INSERT INTO attendance_lines (register_id, student_id, school_id, week_start, status)
-SELECT $1, s, $2, $3, st FROM unnest($4::text[], $5::text[]) AS u(s, st)
-ON CONFLICT (register_id, student_id) DO UPDATE SET status = excluded.status, school_id = excluded.school_id,
-    week_start = excluded.week_start`, register, school, monday, students, statuses)
+INSERT INTO attendance_registers (register_id, school_id, week_start, lines) VALUES ($1, $2, $3, $4)
+ON CONFLICT (register_id) DO UPDATE SET school_id = excluded.school_id, week_start = excluded.week_start,
+    lines = attendance_registers.lines || excluded.lines`, register, school, monday, lines)
 		return err
 	case domain.InterventionOpenedType:
-		ev, err := decodeAs[domain.InterventionOpened](e)
+		ev, err := decodeAs[domain.InterventionOpened](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -153,7 +160,7 @@ ON CONFLICT (intervention_id) DO UPDATE SET school_id = excluded.school_id, stat
 			ev.InterventionID, tenantOf(e, ev.SchoolID), ev.At)
 		return err
 	case domain.InterventionClosedType:
-		ev, err := decodeAs[domain.InterventionClosed](e)
+		ev, err := decodeAs[domain.InterventionClosed](ctx, e)
 		if err != nil {
 			return err
 		}

@@ -117,7 +117,8 @@ func GetDashboard(ctx context.Context, db Querier, schoolID string, weeks int) (
 
 	rows, err = db.Query(ctx, `SELECT * FROM (
     SELECT extract(isoyear FROM l.week_start)::int, extract(week FROM l.week_start)::int, l.week_start::text AS ws, `+countColumns+`
-      FROM rm_dashboard.attendance_lines l WHERE l.school_id = $1
+      FROM (SELECT g.week_start, l.status FROM rm_dashboard.attendance_registers g, jsonb_each_text(g.lines) AS l(student_id, status)
+             WHERE g.school_id = $1) l
      GROUP BY l.week_start ORDER BY l.week_start DESC LIMIT $2) w ORDER BY ws`, schoolID, weeks)
 	if err != nil {
 		return Dashboard{}, err

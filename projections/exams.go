@@ -81,7 +81,7 @@ CREATE TABLE IF NOT EXISTS students (
 func (examsProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
 	switch e.Type {
 	case domain.ExamScheduledType:
-		ev, err := decodeAs[domain.ExamScheduled](e)
+		ev, err := decodeAs[domain.ExamScheduled](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -95,7 +95,7 @@ ON CONFLICT (exam_id) DO UPDATE SET school_id = excluded.school_id, name = exclu
 			ev.StartDate.Time(), ev.EndDate.Time(), ev.ScheduledBy, ev.At)
 		return err
 	case domain.ExamResultsRecordedType:
-		ev, err := decodeAs[domain.ExamResultsRecorded](e)
+		ev, err := decodeAs[domain.ExamResultsRecorded](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -112,7 +112,7 @@ ON CONFLICT (exam_id, student_id, subject) DO UPDATE SET grade = excluded.grade,
 			ev.ExamID, tenantOf(e, ev.SchoolID), ev.RecordedBy, ev.At, students, subjects, grades)
 		return err
 	case domain.ExamResultsPublishedType:
-		ev, err := decodeAs[domain.ExamResultsPublished](e)
+		ev, err := decodeAs[domain.ExamResultsPublished](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -121,7 +121,7 @@ ON CONFLICT (exam_id, student_id, subject) DO UPDATE SET grade = excluded.grade,
 			ev.ExamID, ev.PublishedBy, ev.At, ev.ResultCount, ev.StudentCount)
 		return err
 	case domain.ExamResultsAnalyzedType:
-		ev, err := decodeAs[domain.ExamResultsAnalyzed](e)
+		ev, err := decodeAs[domain.ExamResultsAnalyzed](ctx, e)
 		if err != nil {
 			return err
 		}

@@ -64,7 +64,7 @@ func (inboxProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Record
 	if e.Type != domain.MessageSentType {
 		return nil
 	}
-	ev, err := decodeAs[domain.MessageSent](e)
+	ev, err := decodeAs[domain.MessageSent](ctx, e)
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ CREATE INDEX IF NOT EXISTS windows_active_idx ON windows (ends_at) WHERE state =
 func (maintenanceProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
 	switch e.Type {
 	case domain.MaintenanceScheduledType:
-		ev, err := decodeAs[domain.MaintenanceScheduled](e)
+		ev, err := decodeAs[domain.MaintenanceScheduled](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ ON CONFLICT (maintenance_id) DO UPDATE SET school_id = excluded.school_id, title
 			ev.ScheduledBy, ev.At)
 		return err
 	case domain.MaintenanceStartedType:
-		ev, err := decodeAs[domain.MaintenanceStarted](e)
+		ev, err := decodeAs[domain.MaintenanceStarted](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -83,7 +83,7 @@ ON CONFLICT (maintenance_id) DO UPDATE SET starts_at = excluded.starts_at, ends_
 			ev.MaintenanceID, e.Metadata.SchoolID, ev.StartsAt, ev.EndsAt, ev.ReadOnly, ev.At)
 		return err
 	case domain.MaintenanceEndedType:
-		ev, err := decodeAs[domain.MaintenanceEnded](e)
+		ev, err := decodeAs[domain.MaintenanceEnded](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -91,7 +91,7 @@ ON CONFLICT (maintenance_id) DO UPDATE SET starts_at = excluded.starts_at, ends_
 			ev.MaintenanceID, ev.At)
 		return err
 	case domain.MaintenanceCancelledType:
-		ev, err := decodeAs[domain.MaintenanceCancelled](e)
+		ev, err := decodeAs[domain.MaintenanceCancelled](ctx, e)
 		if err != nil {
 			return err
 		}

@@ -62,7 +62,7 @@ CREATE INDEX IF NOT EXISTS meetings_student_idx ON meetings (school_id, student_
 func (meetingsProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
 	switch e.Type {
 	case domain.MeetingRequestedType:
-		ev, err := decodeAs[domain.MeetingRequested](e)
+		ev, err := decodeAs[domain.MeetingRequested](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -75,7 +75,7 @@ ON CONFLICT (meeting_id) DO UPDATE SET school_id = excluded.school_id, student_i
 			ev.MeetingID, tenantOf(e, ev.SchoolID), ev.StudentID, ev.TeacherID, ev.GuardianID, ev.RequestedBy, ev.Topic, ev.At)
 		return err
 	case domain.MeetingScheduledType:
-		ev, err := decodeAs[domain.MeetingScheduled](e)
+		ev, err := decodeAs[domain.MeetingScheduled](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -84,7 +84,7 @@ ON CONFLICT (meeting_id) DO UPDATE SET school_id = excluded.school_id, student_i
 WHERE meeting_id = $1`, ev.MeetingID, ev.Date.Time(), ev.Period, ev.At, ev.Rescheduled)
 		return err
 	case domain.MeetingCompletedType:
-		ev, err := decodeAs[domain.MeetingCompleted](e)
+		ev, err := decodeAs[domain.MeetingCompleted](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -92,7 +92,7 @@ WHERE meeting_id = $1`, ev.MeetingID, ev.Date.Time(), ev.Period, ev.At, ev.Resch
 			ev.MeetingID, ev.Notes, ev.At)
 		return err
 	case domain.MeetingCancelledType:
-		ev, err := decodeAs[domain.MeetingCancelled](e)
+		ev, err := decodeAs[domain.MeetingCancelled](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -100,7 +100,7 @@ WHERE meeting_id = $1`, ev.MeetingID, ev.Date.Time(), ev.Period, ev.At, ev.Resch
 			ev.MeetingID, ev.Reason, ev.At)
 		return err
 	case domain.MeetingNoShowType:
-		ev, err := decodeAs[domain.MeetingNoShow](e)
+		ev, err := decodeAs[domain.MeetingNoShow](ctx, e)
 		if err != nil {
 			return err
 		}

@@ -44,13 +44,13 @@ CREATE INDEX IF NOT EXISTS event_counts_minute_idx ON event_counts (minute);
 `
 }
 
+var eventCounts = newCounterTable("event_counts", "events",
+	column{"school_id", "text"}, column{"minute", "timestamptz"}, column{"channel", "text"})
+
 func (monitoringProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
 	channel := UnknownChannel
 	if ch, ok := domain.ChannelOf(e.Type); ok {
 		channel = string(ch)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO event_counts (school_id, channel, minute, events) VALUES ($1, $2, $3, 1)
-ON CONFLICT (school_id, minute, channel) DO UPDATE SET events = event_counts.events + 1`,
-		e.Metadata.SchoolID, channel, e.RecordedAt.UTC().Truncate(time.Minute))
-	return err
+	return eventCounts.add(ctx, tx, 1, e.Metadata.SchoolID, e.RecordedAt.UTC().Truncate(time.Minute), channel)
 }

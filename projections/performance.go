@@ -54,21 +54,20 @@ CREATE INDEX IF NOT EXISTS students_class_idx ON students (school_id, class_id);
 `
 }
 
+// assessmentRows writes assessments, one row per event.
+var assessmentRows = newUpsertTable("assessments", 2,
+	column{"student_id", "text"}, column{"assessment_id", "text"}, column{"school_id", "text"}, column{"subject", "text"},
+	column{"grade", "numeric"}, column{"assessment_type", "text"}, column{"assessed_at", "timestamptz"},
+	column{"recorded_by", "text"}, column{"recorded_at", "timestamptz"}, column{"seq", "bigint"})
+
 func (performanceProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
 	if e.Type == domain.PerformanceRecordedType {
-		ev, err := decodeAs[domain.PerformanceRecorded](e)
+		ev, err := decodeAs[domain.PerformanceRecorded](ctx, e)
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `
-INSERT INTO assessments (student_id, assessment_id, school_id, subject, grade, assessment_type, assessed_at, recorded_by, recorded_at, seq)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (student_id, assessment_id) DO UPDATE SET school_id = excluded.school_id, subject = excluded.subject,
-    grade = excluded.grade, assessment_type = excluded.assessment_type, assessed_at = excluded.assessed_at,
-    recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at, seq = excluded.seq`,
-			ev.StudentID, ev.AssessmentID, tenantOf(e, ev.SchoolID), string(ev.Subject), float64(ev.Grade),
-			string(ev.AssessmentType), ev.AssessedAt, ev.RecordedBy, ev.At, int64(e.Version))
-		return err
+		return assessmentRows.put(ctx, tx, ev.StudentID, ev.AssessmentID, tenantOf(e, ev.SchoolID), string(ev.Subject),
+			float64(ev.Grade), string(ev.AssessmentType), ev.AssessedAt, ev.RecordedBy, ev.At, int64(e.Version))
 	}
 	return applyStudentCopy(ctx, tx, e)
 }
@@ -79,7 +78,7 @@ ON CONFLICT (student_id, assessment_id) DO UPDATE SET school_id = excluded.schoo
 func applyStudentCopy(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
 	switch e.Type {
 	case domain.StudentEnrolledType:
-		ev, err := decodeAs[domain.StudentEnrolled](e)
+		ev, err := decodeAs[domain.StudentEnrolled](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -89,14 +88,14 @@ ON CONFLICT (student_id) DO UPDATE SET school_id = excluded.school_id, name = ex
 			ev.StudentID, tenantOf(e, ev.SchoolID), ev.Name)
 		return err
 	case domain.StudentAssignedToClassType:
-		ev, err := decodeAs[domain.StudentAssignedToClass](e)
+		ev, err := decodeAs[domain.StudentAssignedToClass](ctx, e)
 		if err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE students SET class_id = $2 WHERE student_id = $1`, ev.StudentID, ev.ClassID)
 		return err
 	case domain.StudentWithdrawnType:
-		ev, err := decodeAs[domain.StudentWithdrawn](e)
+		ev, err := decodeAs[domain.StudentWithdrawn](ctx, e)
 		if err != nil {
 			return err
 		}

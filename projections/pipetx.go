@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -29,11 +30,13 @@ const pipeFlushAt = 512
 type pipeTx struct {
 	pgx.Tx
 	batch  pgx.Batch
-	queued []queued // per queued statement
-	owner  string   // the event being applied
-	execs  int64    // statements projectors wrote (the runner's own not counted)
-	rows   int64    // rows they inserted, updated or deleted
-	err    error    // first failure; the transaction is then aborted
+	queued []queued                      // per queued statement
+	owner  string                        // the event being applied
+	counts map[*counterTable]counterSums // additions to counters, written at the next flush
+	puts   map[*upsertTable]*pendingRows // rows of upsert tables, written at the next flush
+	execs  int64                         // statements projectors wrote (the runner's own not counted)
+	rows   int64                         // rows they inserted, updated or deleted
+	err    error                         // first failure; the transaction is then aborted
 }
 
 // queued is what a pipeTx knows of a queued statement.
@@ -154,10 +157,79 @@ func (t *pipeTx) Rollback(context.Context) error {
 	return fmt.Errorf("projections: a projector must not roll back the runner's transaction; return an error instead")
 }
 
+// addCounter queues an addition to a counter row (see counterTable).
+func (t *pipeTx) addCounter(c *counterTable, k rowKey, n int64) error {
+	if t.err != nil {
+		return t.err
+	}
+	if t.counts == nil {
+		t.counts = map[*counterTable]counterSums{}
+	}
+	sums := t.counts[c]
+	if sums == nil {
+		sums = counterSums{}
+		t.counts[c] = sums
+	}
+	sums[k] += n
+	return nil
+}
+
+// putRow queues a row for an upsert table, replacing one of the same key
+// queued since the last flush (see upsertTable).
+func (t *pipeTx) putRow(u *upsertTable, k rowKey, values []any) error {
+	if t.err != nil {
+		return t.err
+	}
+	if t.puts == nil {
+		t.puts = map[*upsertTable]*pendingRows{}
+	}
+	p := t.puts[u]
+	if p == nil {
+		p = &pendingRows{at: map[rowKey]int{}}
+		t.puts[u] = p
+	}
+	if i, ok := p.at[k]; ok {
+		p.rows[i] = values
+		return nil
+	}
+	p.at[k] = len(p.rows)
+	p.rows = append(p.rows, values)
+	return nil
+}
+
+// queueDeferred queues the statements of the counter and upsert tables,
+// one per table, tables in name order: concurrent transactions lock
+// their rows in one order.
+func (t *pipeTx) queueDeferred() {
+	type deferred struct {
+		table string
+		sql   string
+		args  []any
+	}
+	var ds []deferred
+	for c, sums := range t.counts {
+		ds = append(ds, deferred{c.table, c.upsert, sums.args(c)})
+	}
+	for u, p := range t.puts {
+		ds = append(ds, deferred{u.table, u.upsert, u.args(p.rows)})
+	}
+	slices.SortFunc(ds, func(a, b deferred) int { return strings.Compare(a.table, b.table) })
+	for _, d := range ds {
+		t.batch.Queue(d.sql, d.args...)
+		t.queued = append(t.queued, queued{owner: "", projector: true})
+		t.execs++
+	}
+	clear(t.counts)
+	clear(t.puts)
+}
+
 // flush sends the queued statements and reads their results in order.
 func (t *pipeTx) flush(ctx context.Context) error {
 	if t.err != nil {
 		return t.err
+	}
+	if len(t.counts)+len(t.puts) > 0 {
+		t.queueDeferred()
 	}
 	n := t.batch.Len()
 	if n == 0 {

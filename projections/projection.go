@@ -43,6 +43,10 @@ type Projection interface {
 	// event (e.RecordedAt or its data), never now(); keys are natural
 	// ones (IDs from the events), never serial columns.
 	//
+	// Apply finds rows by primary key or unique index only: a rebuild
+	// builds the other indexes of its copy after the replay, so a lookup
+	// through one would scan the table for every event.
+	//
 	// tx pipelines writes: Exec queues the statement and returns an empty
 	// CommandTag (so don't branch on RowsAffected; use RETURNING through
 	// QueryRow when a write's outcome matters); queued statements are sent
@@ -51,6 +55,8 @@ type Projection interface {
 	// must not be modified afterwards. An error of a queued statement
 	// surfaces from a later call on tx or from the runner's commit; either
 	// way the whole transaction fails. Don't keep tx after Apply returns.
+	// Counters (rows only ever added to) go through a counterTable, which
+	// sums the additions of a transaction to each row before writing.
 	Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error
 }
 

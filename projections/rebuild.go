@@ -26,6 +26,14 @@ import (
 // Live applies resume on the new tables: what they deliver that the copy
 // has is a duplicate by its stream version, and anything it lacks is a gap
 // filled from the store. Nothing is lost, nothing applied twice.
+//
+// A rebuild writes its copy the way a bulk load does: the copy's
+// secondary indexes (all but primary keys and unique ones, which
+// projectors' upserts use) are dropped while the log is replayed and built
+// afterwards, a sort each instead of an index update per row; and the
+// per-stream bookkeeping rows are written once, by COPY, at the end of the
+// replay instead of upserted every batch. Both come before the swap, so
+// the apply lock is held only for the catch-up.
 
 // Progress is a running rebuild's state.
 type Progress struct {
@@ -43,6 +51,7 @@ type Progress struct {
 // Phases of a rebuild.
 const (
 	PhaseReplay = "replay" // reading the log into the copies
+	PhaseIndex  = "index"  // writing the copies' bookkeeping and building their indexes
 	PhaseSwap   = "swap"   // catching up and swapping the copies in
 	PhaseDone   = "done"
 )
@@ -103,6 +112,8 @@ type builder struct {
 	e       *entry
 	streams map[string]*streamMark
 	touched []string
+	indexes []string            // the copy's secondary indexes, built after the replay
+	replay  bool                // replaying: the bookkeeping rows are written at its end
 	from    eventstore.Position // the last log event applied
 	events  atomic.Int64        // log events applied
 	applied int64               // events handed to the projector
@@ -130,10 +141,11 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 	builders := make([]*builder, 0, len(entries))
 	for _, e := range entries {
 		stats.Projections = append(stats.Projections, e.name)
-		if err := r.prepareCopy(ctx, e); err != nil {
+		indexes, err := r.prepareCopy(ctx, e)
+		if err != nil {
 			return stats, err
 		}
-		builders = append(builders, &builder{r: r, e: e, streams: map[string]*streamMark{}})
+		builders = append(builders, &builder{r: r, e: e, streams: map[string]*streamMark{}, indexes: indexes, replay: true})
 	}
 
 	var (
@@ -141,7 +153,7 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 		phase   atomic.Value
 		wg      sync.WaitGroup
 		slots   = make(chan struct{}, buildSlots(r))
-		feeds   = make([]chan []eventstore.RecordedEvent, len(builders))
+		feeds   = make([]chan logBatch, len(builders))
 		readErr error
 	)
 	phase.Store(PhaseReplay)
@@ -183,18 +195,26 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 	}()
 
 	for i, b := range builders {
-		feeds[i] = make(chan []eventstore.RecordedEvent, 4)
+		feeds[i] = make(chan logBatch, 4)
 		wg.Go(func() {
 			for batch := range feeds[i] {
 				if b.err != nil {
 					continue // failed: drain, so the reader never waits for it
 				}
 				slots <- struct{}{}
-				b.err = b.applyLogBatch(ctx, batch)
+				b.err = b.applyLogBatch(withDecoded(ctx, batch.decoded), batch.events)
 				<-slots
 				b.failed.Store(b.err != nil)
 			}
 			if b.err != nil || readErr != nil {
+				return
+			}
+			phase.Store(PhaseIndex)
+			slots <- struct{}{}
+			b.err = b.finishReplay(ctx)
+			<-slots
+			if b.err != nil {
+				b.failed.Store(true)
 				return
 			}
 			phase.Store(PhaseSwap)
@@ -217,8 +237,9 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 		if len(batch) == 0 {
 			break
 		}
+		lb := logBatch{events: batch, decoded: newDecodedBatch(batch)}
 		for _, f := range feeds {
-			f <- batch
+			f <- lb
 		}
 		read.Add(int64(len(batch)))
 		from = batch[len(batch)-1].Position
@@ -258,6 +279,13 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 	return stats, errors.Join(errs...)
 }
 
+// logBatch is a batch of the log as the rebuild's reader hands it to
+// every projection.
+type logBatch struct {
+	events  []eventstore.RecordedEvent
+	decoded *decodedBatch
+}
+
 // buildSlots bounds the projections applying at once. Each holds a
 // connection for its transaction, and a swap reads the store meanwhile:
 // half the pool, less the build-lock connection and the reader's.
@@ -265,9 +293,10 @@ func buildSlots(r *Registry) int {
 	return max(1, (int(r.cfg.DB.Config().MaxConns)-2)/2)
 }
 
-// prepareCopy drops what a failed or interrupted rebuild left behind and
-// creates an empty copy of the projection's schema.
-func (r *Registry) prepareCopy(ctx context.Context, e *entry) error {
+// prepareCopy drops what a failed or interrupted rebuild left behind,
+// creates an empty copy of the projection's schema and drops the copy's
+// secondary indexes, returning their definitions for finishReplay.
+func (r *Registry) prepareCopy(ctx context.Context, e *entry) ([]string, error) {
 	err := pgx.BeginFunc(ctx, r.cfg.DB, func(tx pgx.Tx) error {
 		for _, s := range []string{e.rebuild, e.old} {
 			if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+ident(s)+" CASCADE"); err != nil {
@@ -277,17 +306,49 @@ func (r *Registry) prepareCopy(ctx context.Context, e *entry) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("projection %s: drop leftovers of an earlier rebuild: %w", e.name, err)
+		return nil, fmt.Errorf("projection %s: drop leftovers of an earlier rebuild: %w", e.name, err)
 	}
 	if err := r.createSchema(ctx, e, e.rebuild, false); err != nil {
+		return nil, err
+	}
+	var indexes []string
+	err = pgx.BeginFunc(ctx, r.cfg.DB, func(tx pgx.Tx) error {
+		// pg_get_indexdef qualifies the table with the copy's schema, which
+		// is still its name when finishReplay runs the definitions.
+		rows, err := tx.Query(ctx, `
+SELECT c.relname, pg_get_indexdef(i.indexrelid)
+  FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indexrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = $1 AND NOT i.indisunique AND NOT i.indisprimary
+ ORDER BY c.relname`, e.rebuild)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for rows.Next() {
+			var name, def string
+			if err := rows.Scan(&name, &def); err != nil {
+				return err
+			}
+			names, indexes = append(names, name), append(indexes, def)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, name := range names {
+			if _, err := tx.Exec(ctx, "DROP INDEX "+ident(e.rebuild)+"."+ident(name)); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE `+ident(e.rebuild)+`.projection_info
+			SET rebuild_started_at = now(), rebuild_events = 0, rebuild_position = 0`)
 		return err
-	}
-	_, err = r.cfg.DB.Exec(ctx, `UPDATE `+ident(e.rebuild)+`.projection_info
-		SET rebuild_started_at = now(), rebuild_events = 0, rebuild_position = 0`)
+	})
 	if err != nil {
-		return fmt.Errorf("projection %s: %w", e.name, err)
+		return nil, fmt.Errorf("projection %s: prepare the rebuild copy: %w", e.name, err)
 	}
-	return nil
+	return indexes, nil
 }
 
 // dropCopy removes a failed rebuild's copy; failing that, the next
@@ -347,7 +408,7 @@ func (b *builder) apply(ctx context.Context, ptx *pipeTx, batch []eventstore.Rec
 		}
 	}
 	b.from = batch[len(batch)-1].Position
-	if len(b.touched) == 0 {
+	if b.replay || len(b.touched) == 0 {
 		return nil
 	}
 	ids := make([]string, len(b.touched))
@@ -399,10 +460,42 @@ func (b *builder) applyEvent(ctx context.Context, ptx *pipeTx, ev eventstore.Rec
 		m.row = true
 	}
 	m.version, m.position = ev.Version, ev.Position
-	if m.row && !m.dirty {
+	if m.row && !m.dirty && !b.replay {
 		m.dirty = true
 		b.touched = append(b.touched, ev.StreamID)
 	}
+	return nil
+}
+
+// finishReplay writes the bookkeeping of every stream the replay applied
+// and builds the copy's secondary indexes, each in a transaction of its own
+// (the copy is nobody else's until the swap).
+func (b *builder) finishReplay(ctx context.Context) error {
+	e := b.e
+	now := time.Now()
+	rows := make([][]any, 0, len(b.streams))
+	for id, m := range b.streams {
+		if m.row {
+			rows = append(rows, []any{id, int64(m.version), int64(m.position), now})
+		}
+	}
+	err := pgx.BeginFunc(ctx, b.r.cfg.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('synchronous_commit', 'off', true)`); err != nil {
+			return err
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{e.rebuild, "applied"}, []string{"stream_id", "version", "position", "applied_at"},
+			pgx.CopyFromRows(rows))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("write the bookkeeping of %d streams: %w", len(rows), err)
+	}
+	for _, def := range b.indexes {
+		if _, err := b.r.cfg.DB.Exec(ctx, def); err != nil {
+			return fmt.Errorf("build index (%s): %w", def, err)
+		}
+	}
+	b.replay = false
 	return nil
 }
 

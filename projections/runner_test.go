@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS schools (school_id text PRIMARY KEY, name text NOT NU
 CREATE TABLE IF NOT EXISTS teachers (
     teacher_id text PRIMARY KEY, school_id text NOT NULL, name text NOT NULL,
     status text NOT NULL, changes integer NOT NULL, updated_at timestamptz NOT NULL);
+CREATE INDEX IF NOT EXISTS teachers_school_idx ON teachers (school_id, name);
 CREATE TABLE IF NOT EXISTS school_totals (
     school_id text PRIMARY KEY, teachers integer NOT NULL DEFAULT 0,
     deactivated integer NOT NULL DEFAULT 0, events integer NOT NULL DEFAULT 0);
@@ -115,6 +116,21 @@ func newEnv(t *testing.T, ps ...projections.Projection) *env {
 	e.repo = commands.NewRepository(store, e.now)
 	e.reg = e.registry(ps...)
 	return e
+}
+
+// indexes lists the definitions of the projection's indexes.
+func (e *env) indexes(name string) []string {
+	e.t.Helper()
+	rows, err := e.pool.Query(context.Background(),
+		`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, "rm_"+name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return defs
 }
 
 // now is a clock that ticks a millisecond per reading, so events differ.
@@ -548,6 +564,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 	}
 	live := map[string]map[string]string{"ledger": e.sums(e.reg, "ledger"), "second": e.sums(e.reg, "second")}
 	liveApplied := e.applied("ledger")
+	liveIndexes := e.indexes("ledger")
 
 	var progress []projections.Progress
 	var mu sync.Mutex
@@ -568,6 +585,12 @@ func TestRebuildEqualsLive(t *testing.T) {
 	}
 	if got := e.applied("ledger"); !maps.Equal(got, liveApplied) {
 		t.Errorf("applied after rebuild %v, live %v", got, liveApplied)
+	}
+	// The copy's secondary indexes, dropped for the replay, are back.
+	if got := e.indexes("ledger"); !slices.Equal(got, liveIndexes) || !slices.ContainsFunc(got, func(d string) bool {
+		return strings.Contains(d, "teachers_school_idx")
+	}) {
+		t.Errorf("indexes after rebuild:\n%s\nbefore:\n%s", strings.Join(got, "\n"), strings.Join(liveIndexes, "\n"))
 	}
 	if last := progress[len(progress)-1]; last.Phase != projections.PhaseDone || last.Events != int64(len(log)) {
 		t.Errorf("last progress = %+v", last)

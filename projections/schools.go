@@ -35,7 +35,7 @@ func (schoolsProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.Reco
 	if e.Type != domain.SchoolRegisteredType {
 		return nil
 	}
-	ev, err := decodeAs[domain.SchoolRegistered](e)
+	ev, err := decodeAs[domain.SchoolRegistered](ctx, e)
 	if err != nil {
 		return err
 	}

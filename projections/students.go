@@ -94,7 +94,7 @@ CREATE INDEX IF NOT EXISTS class_roster_student_idx ON class_roster (school_id, 
 func (studentsProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
 	switch e.Type {
 	case domain.StudentEnrolledType:
-		ev, err := decodeAs[domain.StudentEnrolled](e)
+		ev, err := decodeAs[domain.StudentEnrolled](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ ON CONFLICT (student_id, guardian_id) DO UPDATE SET school_id = excluded.school_
 			ev.StudentID, school, ids, names, emails, rels)
 		return err
 	case domain.StudentAssignedToClassType:
-		ev, err := decodeAs[domain.StudentAssignedToClass](e)
+		ev, err := decodeAs[domain.StudentAssignedToClass](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -131,7 +131,7 @@ ON CONFLICT (student_id, guardian_id) DO UPDATE SET school_id = excluded.school_
 			ev.StudentID, ev.ClassID, ev.At)
 		return err
 	case domain.StudentWithdrawnType:
-		ev, err := decodeAs[domain.StudentWithdrawn](e)
+		ev, err := decodeAs[domain.StudentWithdrawn](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ ON CONFLICT (student_id, guardian_id) DO UPDATE SET school_id = excluded.school_
 WHERE student_id = $1`, ev.StudentID, ev.Reason, ev.At)
 		return err
 	case domain.ClassCreatedType:
-		ev, err := decodeAs[domain.ClassCreated](e)
+		ev, err := decodeAs[domain.ClassCreated](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -163,7 +163,7 @@ ON CONFLICT (class_id, subject) DO UPDATE SET school_id = excluded.school_id, te
 			ev.ClassID, school, subjects, teachers)
 		return err
 	case domain.ClassSubjectTeacherAssignedType:
-		ev, err := decodeAs[domain.ClassSubjectTeacherAssigned](e)
+		ev, err := decodeAs[domain.ClassSubjectTeacherAssigned](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -171,7 +171,7 @@ ON CONFLICT (class_id, subject) DO UPDATE SET school_id = excluded.school_id, te
 			ev.ClassID, string(ev.Subject), ev.TeacherID)
 		return err
 	case domain.ClassStudentAddedType:
-		ev, err := decodeAs[domain.ClassStudentAdded](e)
+		ev, err := decodeAs[domain.ClassStudentAdded](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -181,7 +181,7 @@ ON CONFLICT (class_id, student_id) DO UPDATE SET added_at = excluded.added_at, s
 			ev.ClassID, ev.StudentID, tenantOf(e, ev.SchoolID), ev.At)
 		return err
 	case domain.ClassStudentRemovedType:
-		ev, err := decodeAs[domain.ClassStudentRemoved](e)
+		ev, err := decodeAs[domain.ClassStudentRemoved](ctx, e)
 		if err != nil {
 			return err
 		}

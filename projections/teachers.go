@@ -80,7 +80,7 @@ CREATE INDEX IF NOT EXISTS class_subject_teachers_teacher_idx ON class_subject_t
 func (teachersProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
 	switch e.Type {
 	case domain.TeacherCreatedType:
-		ev, err := decodeAs[domain.TeacherCreated](e)
+		ev, err := decodeAs[domain.TeacherCreated](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ ON CONFLICT (teacher_id) DO UPDATE SET school_id = excluded.school_id, name = ex
 			strs(ev.Preferences.PreferredTimeSlots), ev.Preferences.MaxClassesPerDay, ev.At)
 		return err
 	case domain.TeacherPreferencesUpdatedType:
-		ev, err := decodeAs[domain.TeacherPreferencesUpdated](e)
+		ev, err := decodeAs[domain.TeacherPreferencesUpdated](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ ON CONFLICT (teacher_id) DO UPDATE SET school_id = excluded.school_id, name = ex
 WHERE teacher_id = $1`, ev.TeacherID, strs(ev.Preferences.PreferredTimeSlots), ev.Preferences.MaxClassesPerDay, ev.At)
 		return err
 	case domain.TeacherDeactivatedType:
-		ev, err := decodeAs[domain.TeacherDeactivated](e)
+		ev, err := decodeAs[domain.TeacherDeactivated](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -110,7 +110,7 @@ WHERE teacher_id = $1`, ev.TeacherID, strs(ev.Preferences.PreferredTimeSlots), e
 WHERE teacher_id = $1`, ev.TeacherID, ev.Reason, ev.At)
 		return err
 	case domain.TeacherOnboardedType:
-		ev, err := decodeAs[domain.TeacherOnboarded](e)
+		ev, err := decodeAs[domain.TeacherOnboarded](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ WHERE teacher_id = $1`, ev.TeacherID, ev.Reason, ev.At)
 WHERE teacher_id = $1`, ev.TeacherID, ev.At, ev.TimetableVersion, ev.LessonsAssigned, ev.LessonsUnfilled, ev.WelcomeMessageID)
 		return err
 	case domain.ClassCreatedType:
-		ev, err := decodeAs[domain.ClassCreated](e)
+		ev, err := decodeAs[domain.ClassCreated](ctx, e)
 		if err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ ON CONFLICT (class_id) DO UPDATE SET school_id = excluded.school_id, name = excl
 		}
 		return setSubjectTeachers(ctx, tx, school, ev.ClassID, subjects, teachers)
 	case domain.ClassSubjectTeacherAssignedType:
-		ev, err := decodeAs[domain.ClassSubjectTeacherAssigned](e)
+		ev, err := decodeAs[domain.ClassSubjectTeacherAssigned](ctx, e)
 		if err != nil {
 			return err
 		}

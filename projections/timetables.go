@@ -58,7 +58,7 @@ func (timetablesProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.R
 	if e.Type != domain.TimetablePublishedType {
 		return nil
 	}
-	ev, err := decodeAs[domain.TimetablePublished](e)
+	ev, err := decodeAs[domain.TimetablePublished](ctx, e)
 	if err != nil {
 		return err
 	}

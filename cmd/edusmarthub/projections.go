@@ -265,7 +265,10 @@ func updateRebuildBar(bar *progressbar.ProgressBar, p projections.Progress) {
 	if bar.GetMax64() != p.Estimate && p.Estimate > 0 {
 		bar.ChangeMax64(p.Estimate)
 	}
-	if p.Phase == projections.PhaseSwap {
+	switch p.Phase {
+	case projections.PhaseIndex:
+		bar.Describe("building indexes")
+	case projections.PhaseSwap:
 		bar.Describe("catching up and swapping in")
 	}
 	_ = bar.Set64(p.Events)

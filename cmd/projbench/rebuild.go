@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -50,6 +51,7 @@ func measureRebuild(ctx context.Context, pool *pgxpool.Pool, reg *projections.Re
 			progress(fmt.Sprintf("rebuild: %d/%d events, %.0f events/s", p.Events, p.Estimate, perSecond(p.Events, p.Elapsed)))
 		},
 	})
+	pprof.StopCPUProfile() // -cpuprofile covers the rebuild, not the baseline
 	if err != nil {
 		return res, err
 	}

@@ -202,7 +202,7 @@ func run() (err error) {
 	fmt.Fprintln(progress, "waiting for the read models (attendance)...")
 	if err := waitFor(ctx, time.Now().Add(o.timeout), func() (bool, error) {
 		var n int
-		err := pool.QueryRow(ctx, `SELECT count(*) FROM rm_attendance.register_lines`).Scan(&n)
+		err := pool.QueryRow(ctx, `SELECT coalesce(sum(cardinality(students)), 0) FROM rm_attendance.registers`).Scan(&n)
 		return n >= lines, err
 	}); err != nil {
 		return fmt.Errorf("attendance read model: %w", err)
