@@ -110,17 +110,9 @@ func (r *Registry) status(ctx context.Context, e *entry, head eventstore.Positio
 	if err != nil {
 		return fail(err)
 	}
-	switch {
-	case !info.exists:
-		s.State = StateMissing
-	case building:
+	s.State = e.builtState(info)
+	if building && info.exists {
 		s.State = StateRebuilding
-	case !info.complete:
-		s.State = StateIncomplete
-	case info.version != e.version:
-		s.State = StateOutdated
-	default:
-		s.State = StateLive
 	}
 	if building {
 		if ri, err := readInfo(ctx, r.cfg.DB, e.rebuild); err == nil && ri.exists && ri.rebuildStarted != nil {
@@ -150,6 +142,39 @@ func (r *Registry) status(ctx context.Context, e *entry, head eventstore.Positio
 		return fail(err)
 	}
 	return s, nil
+}
+
+// builtState is the state of e's live tables as their info row tells,
+// whether or not a build runs: missing, incomplete, outdated (built with
+// another SchemaVersion) or live.
+func (e *entry) builtState(info schemaInfo) State {
+	switch {
+	case !info.exists:
+		return StateMissing
+	case !info.complete:
+		return StateIncomplete
+	case info.version != e.version:
+		return StateOutdated
+	}
+	return StateLive
+}
+
+// Outdated reports whether the projection's live tables are not yet what
+// this release's code reads: missing, never completely built, or built
+// with another SchemaVersion. Those are the projections serve builds at
+// start (Setup) while the API already serves, so a query of one may fail
+// until the build swaps the new tables in. Only the info row is read (no
+// lock, no count): the query API asks after a query failed.
+func (r *Registry) Outdated(ctx context.Context, name string) (bool, error) {
+	e, err := r.entry(name)
+	if err != nil {
+		return false, err
+	}
+	info, err := readInfo(ctx, r.cfg.DB, e.live)
+	if err != nil {
+		return false, fmt.Errorf("projections: state of %s: %w", name, err)
+	}
+	return e.builtState(info) != StateLive, nil
 }
 
 // LagCounter counts the events of the given types that follow position

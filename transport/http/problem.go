@@ -36,6 +36,10 @@ const (
 	// TypeNotYetApplied: a query's ?after= write is not in the read
 	// models yet (503 with Retry-After).
 	TypeNotYetApplied = "urn:edusmarthub:problem:not-yet-applied"
+	// TypeReadModelRebuilding: a query's read model is being rebuilt for
+	// this version of the service, at start after an upgrade changed its
+	// tables (503 with Retry-After).
+	TypeReadModelRebuilding = "urn:edusmarthub:problem:read-model-rebuilding"
 )
 
 // Problem is an error response body (RFC 9457 application/problem+json).

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -62,11 +63,61 @@ func (s *Server) read(g *gin.RouterGroup, path string, allow roleSet, from readS
 		}
 		v, err := fn(c, s.viewer(c))
 		if err != nil {
-			abortWithError(c, err)
+			if !s.answerRebuilding(c, from, err) {
+				abortWithError(c, err)
+			}
 			return
 		}
 		writeRead(c, http.StatusOK, v)
 	})
+}
+
+// OutdatedChecker tells whether a projection's live tables are not yet
+// the ones this release's queries read (*projections.Registry.Outdated):
+// serve builds such a projection at start while the API already serves.
+// Deps.Projections may implement it; without it a query that fails then
+// is a 500.
+type OutdatedChecker interface {
+	Outdated(ctx context.Context, name string) (bool, error)
+}
+
+var _ OutdatedChecker = (*projections.Registry)(nil)
+
+// rebuildRetryAfterSeconds is the Retry-After of a query whose read model
+// is being rebuilt: a build takes seconds to minutes.
+const rebuildRetryAfterSeconds = "5"
+
+// answerRebuilding answers a read that failed with the server's fault
+// (what would be a 500) with 503 and Retry-After when a read model behind
+// the route is being rebuilt for this release: the new release's SQL
+// meets the old release's tables until the rebuild swaps the new ones
+// in. It reports whether it answered. Only a failed read asks, so it
+// costs nothing otherwise.
+func (s *Server) answerRebuilding(c *gin.Context, from readSpec, err error) bool {
+	checker, ok := s.deps.Projections.(OutdatedChecker)
+	if !ok || len(from) == 0 {
+		return false
+	}
+	if p, _ := problemFor(err); p.Type != TypeInternal {
+		return false // the caller's input, a timeout: as it is
+	}
+	for _, name := range from {
+		outdated, cerr := checker.Outdated(c.Request.Context(), name)
+		if cerr != nil {
+			logger(c).WarnContext(c, "cannot tell whether a read model is being rebuilt", "projection", name, "err", cerr)
+			return false
+		}
+		if outdated {
+			logger(c).WarnContext(c, "query failed on a read model being rebuilt for this version",
+				"projection", name, "err", err)
+			c.Header("Retry-After", rebuildRetryAfterSeconds)
+			writeProblem(c, newProblem(http.StatusServiceUnavailable, TypeReadModelRebuilding,
+				fmt.Sprintf("the %s read model is being rebuilt for this version of the service: retry the same request shortly", name)))
+			c.Abort()
+			return true
+		}
+	}
+	return false
 }
 
 // writeRead sends a read's answer with its ETag, or 304 when the client
