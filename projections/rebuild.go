@@ -18,8 +18,9 @@ import (
 // live schema keeps serving queries and taking live events. The global log
 // is read once, in batches, and every projection being rebuilt applies
 // each batch in one transaction of its own, with the same per-stream
-// bookkeeping as live applies (kept in memory meanwhile: nobody else
-// writes the copy). When the log is read to its end, each projection, in
+// bookkeeping as live applies (kept in memory meanwhile, once for all by
+// the reader: nobody else writes the copies; and each batch's events are
+// decoded once for all). When the log is read to its end, each projection, in
 // one transaction: takes its apply lock exclusively (live applies pause),
 // catches the copy up with the log, renames rm_<name> to rm_<name>__old
 // and the copy to rm_<name>, and commits; the old schema is then dropped.
@@ -37,7 +38,7 @@ import (
 
 // Progress is a running rebuild's state.
 type Progress struct {
-	Phase string // PhaseReplay, PhaseSwap or PhaseDone
+	Phase string // PhaseReplay, PhaseIndex, PhaseSwap or PhaseDone
 	// Events is how many events of the log every projection has applied
 	// (the slowest's count).
 	Events int64
@@ -108,19 +109,21 @@ func (r *Registry) Rebuild(ctx context.Context, names []string, opts RebuildOpti
 
 // builder rebuilds one projection.
 type builder struct {
-	r       *Registry
-	e       *entry
-	streams map[string]*streamMark
-	touched []string
-	indexes []string            // the copy's secondary indexes, built after the replay
-	replay  bool                // replaying: the bookkeeping rows are written at its end
-	from    eventstore.Position // the last log event applied
-	events  atomic.Int64        // log events applied
-	applied int64               // events handed to the projector
-	stmts   int64               // statements it wrote
-	rows    int64               // rows those changed
-	err     error               // written by its worker only
-	failed  atomic.Bool         // err != nil, for the progress reporter
+	r           *Registry
+	e           *entry
+	log         *logStreams            // the reader's, read once the replay is over
+	consumed    []bool                 // by log stream index: the projection consumed one of its events
+	streams     map[string]*streamMark // the swap's catch-up, seeded from log
+	touched     []string
+	indexes     []string            // the copy's secondary indexes, built after the replay
+	streamCount int                 // streams it consumed events of, at the end of the replay
+	from        eventstore.Position // the last log event applied
+	events      atomic.Int64        // log events applied
+	applied     int64               // events handed to the projector
+	stmts       int64               // statements it wrote
+	rows        int64               // rows those changed
+	err         error               // written by its worker only
+	failed      atomic.Bool         // err != nil, for the progress reporter
 }
 
 // streamMark is a stream's bookkeeping while rebuilding.
@@ -138,6 +141,7 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 	if err != nil {
 		return stats, fmt.Errorf("projections: rebuild: %w", err)
 	}
+	log := &logStreams{index: map[string]int32{}}
 	builders := make([]*builder, 0, len(entries))
 	for _, e := range entries {
 		stats.Projections = append(stats.Projections, e.name)
@@ -145,7 +149,7 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 		if err != nil {
 			return stats, err
 		}
-		builders = append(builders, &builder{r: r, e: e, streams: map[string]*streamMark{}, indexes: indexes, replay: true})
+		builders = append(builders, &builder{r: r, e: e, log: log, streams: map[string]*streamMark{}, indexes: indexes})
 	}
 
 	var (
@@ -202,7 +206,7 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 					continue // failed: drain, so the reader never waits for it
 				}
 				slots <- struct{}{}
-				b.err = b.applyLogBatch(withDecoded(ctx, batch.decoded), batch.events)
+				b.err = b.applyLogBatch(withDecoded(ctx, batch.decoded), batch)
 				<-slots
 				b.failed.Store(b.err != nil)
 			}
@@ -237,7 +241,11 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 		if len(batch) == 0 {
 			break
 		}
-		lb := logBatch{events: batch, decoded: newDecodedBatch(batch)}
+		lb, err := r.sequence(ctx, log, batch)
+		if err != nil {
+			readErr = fmt.Errorf("projections: rebuild: %w", err)
+			break
+		}
 		for _, f := range feeds {
 			f <- lb
 		}
@@ -269,7 +277,7 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 			continue
 		}
 		r.cfg.Logger.Info("projection rebuilt", "projection", b.e.name, "events", b.events.Load(),
-			"streams", len(b.streams), "took", time.Since(start).Round(time.Millisecond).String())
+			"streams", b.streamCount, "took", time.Since(start).Round(time.Millisecond).String())
 	}
 	stats.Events = read.Load()
 	for _, b := range builders {
@@ -280,10 +288,72 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 }
 
 // logBatch is a batch of the log as the rebuild's reader hands it to
-// every projection.
+// every projection: each stream's next versions, in order.
 type logBatch struct {
 	events  []eventstore.RecordedEvent
+	streams []int32 // each event's stream, as an index in logStreams
+	read    int     // events read from the log for it
+	last    eventstore.Position
 	decoded *decodedBatch
+}
+
+// logStreams is what the rebuild's reader knows of each stream of the log
+// read so far: every projection rebuilt replays the same log, so the
+// per-stream versions are kept once, by the reader, and the projections
+// only note which streams they consumed. Written by the reader alone
+// until the replay ends.
+type logStreams struct {
+	index map[string]int32
+	ids   []string
+	marks []logMark
+}
+
+type logMark struct {
+	version  eventstore.Version
+	position eventstore.Position
+}
+
+// sequence turns a batch of the log into the logBatch every projection
+// applies: a version the log repeats is left out, and a version missing
+// before an event is filled from the stream (the log holds every version
+// in order, so only a store that broke that promise has gaps; live
+// applies fill them the same way).
+func (r *Registry) sequence(ctx context.Context, log *logStreams, batch []eventstore.RecordedEvent) (logBatch, error) {
+	lb := logBatch{events: make([]eventstore.RecordedEvent, 0, len(batch)), streams: make([]int32, 0, len(batch)),
+		read: len(batch), last: batch[len(batch)-1].Position}
+	add := func(i int32, ev eventstore.RecordedEvent) {
+		lb.events = append(lb.events, ev)
+		lb.streams = append(lb.streams, i)
+		log.marks[i] = logMark{ev.Version, ev.Position}
+	}
+	for _, ev := range batch {
+		i, ok := log.index[ev.StreamID]
+		if !ok {
+			i = int32(len(log.ids))
+			log.index[ev.StreamID] = i
+			log.ids = append(log.ids, ev.StreamID)
+			log.marks = append(log.marks, logMark{})
+		}
+		have := log.marks[i].version
+		if ev.Version <= have {
+			continue
+		}
+		if missing := ev.Version - have - 1; missing > 0 {
+			gap, err := r.cfg.Store.ReadStream(ctx, ev.StreamID, have, int(missing))
+			if err != nil {
+				return lb, fmt.Errorf("fill the gap before %s: %w", describe(ev), err)
+			}
+			if uint64(len(gap)) != missing {
+				return lb, fmt.Errorf("fill the gap before %s: the store has %d of the %d versions missing", describe(ev), len(gap), missing)
+			}
+			for _, g := range gap {
+				add(i, g)
+			}
+		}
+		add(i, ev)
+	}
+	lb.decoded = newDecodedBatch(lb.events)
+	return lb, nil
 }
 
 // buildSlots bounds the projections applying at once. Each holds a
@@ -362,7 +432,7 @@ func (r *Registry) dropCopy(ctx context.Context, e *entry) {
 }
 
 // applyLogBatch applies a batch of the log to the copy in one transaction.
-func (b *builder) applyLogBatch(ctx context.Context, batch []eventstore.RecordedEvent) (err error) {
+func (b *builder) applyLogBatch(ctx context.Context, lb logBatch) (err error) {
 	tx, err := b.r.cfg.DB.Begin(ctx)
 	if err != nil {
 		return err
@@ -381,18 +451,30 @@ func (b *builder) applyLogBatch(ctx context.Context, batch []eventstore.Recorded
 		return err
 	}
 	ptx := newPipeTx(tx)
-	if err := b.apply(ctx, ptx, batch); err != nil {
-		return err
+	for j, ev := range lb.events {
+		if !b.e.consumes(ev.Type) {
+			continue
+		}
+		if err := applyOne(ctx, ptx, b.e, ev); err != nil {
+			return err
+		}
+		b.applied++
+		i := int(lb.streams[j])
+		if i >= len(b.consumed) {
+			b.consumed = append(b.consumed, make([]bool, i+1-len(b.consumed))...)
+		}
+		b.consumed[i] = true
 	}
+	b.from = lb.last
 	_ = ptx.queue(ctx, `UPDATE `+ident(b.e.rebuild)+`.projection_info SET rebuild_events = $1, rebuild_position = $2`,
-		b.events.Load()+int64(len(batch)), int64(batch[len(batch)-1].Position))
+		b.events.Load()+int64(lb.read), int64(lb.last))
 	if err := ptx.flush(ctx); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	b.events.Add(int64(len(batch)))
+	b.events.Add(int64(lb.read))
 	b.stmts += ptx.execs
 	b.rows += ptx.rows
 	return nil
@@ -408,7 +490,7 @@ func (b *builder) apply(ctx context.Context, ptx *pipeTx, batch []eventstore.Rec
 		}
 	}
 	b.from = batch[len(batch)-1].Position
-	if b.replay || len(b.touched) == 0 {
+	if len(b.touched) == 0 {
 		return nil
 	}
 	ids := make([]string, len(b.touched))
@@ -427,10 +509,15 @@ func (b *builder) apply(ctx context.Context, ptx *pipeTx, batch []eventstore.Rec
 	return nil
 }
 
+// applyEvent applies an event of the swap's catch-up.
 func (b *builder) applyEvent(ctx context.Context, ptx *pipeTx, ev eventstore.RecordedEvent) error {
 	m := b.streams[ev.StreamID]
 	if m == nil {
 		m = &streamMark{}
+		if i, ok := b.log.index[ev.StreamID]; ok { // where the replay left it
+			m.version, m.position = b.log.marks[i].version, b.log.marks[i].position
+			m.row = int(i) < len(b.consumed) && b.consumed[i]
+		}
 		b.streams[ev.StreamID] = m
 	}
 	if ev.Version <= m.version {
@@ -460,7 +547,7 @@ func (b *builder) applyEvent(ctx context.Context, ptx *pipeTx, ev eventstore.Rec
 		m.row = true
 	}
 	m.version, m.position = ev.Version, ev.Position
-	if m.row && !m.dirty && !b.replay {
+	if m.row && !m.dirty {
 		m.dirty = true
 		b.touched = append(b.touched, ev.StreamID)
 	}
@@ -473,12 +560,14 @@ func (b *builder) applyEvent(ctx context.Context, ptx *pipeTx, ev eventstore.Rec
 func (b *builder) finishReplay(ctx context.Context) error {
 	e := b.e
 	now := time.Now()
-	rows := make([][]any, 0, len(b.streams))
-	for id, m := range b.streams {
-		if m.row {
-			rows = append(rows, []any{id, int64(m.version), int64(m.position), now})
+	var rows [][]any
+	for i, ok := range b.consumed {
+		if ok {
+			m := b.log.marks[i]
+			rows = append(rows, []any{b.log.ids[i], int64(m.version), int64(m.position), now})
 		}
 	}
+	b.streamCount = len(rows)
 	err := pgx.BeginFunc(ctx, b.r.cfg.DB, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT set_config('synchronous_commit', 'off', true)`); err != nil {
 			return err
@@ -495,7 +584,6 @@ func (b *builder) finishReplay(ctx context.Context) error {
 			return fmt.Errorf("build index (%s): %w", def, err)
 		}
 	}
-	b.replay = false
 	return nil
 }
 

@@ -611,6 +611,83 @@ func TestRebuildEqualsLive(t *testing.T) {
 	}
 }
 
+// leakyLog is a store whose log leaves out the events of drop and repeats
+// others: a store that broke its promise.
+type leakyLog struct {
+	eventstore.Store
+	drop map[eventstore.Position]bool
+}
+
+func (l leakyLog) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
+	var out []eventstore.RecordedEvent
+	for {
+		batch, err := l.Store.ReadAll(ctx, after, limit)
+		if err != nil {
+			return nil, err
+		}
+		for i, ev := range batch {
+			switch {
+			case l.drop[ev.Position] && i < len(batch)-1: // the last one says where the next read starts
+			case ev.Position%5 == 0:
+				out = append(out, ev, ev) // repeated
+			default:
+				out = append(out, ev)
+			}
+		}
+		// A short batch means the end of the log: fill it up.
+		if len(batch) < limit || len(out) >= limit {
+			return out, nil
+		}
+		after = batch[len(batch)-1].Position
+	}
+}
+
+// A rebuild over a log with gaps and repeats fills the gaps from the
+// streams and skips the repeats: the tables equal live applies of the
+// whole log.
+func TestRebuildFillsGapsAndSkipsRepeats(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ledger{name: "ledger"})
+	e.school(6)
+	e.school(4)
+	log := e.log()
+	e.apply(e.reg, "ledger", log)
+	live, liveApplied := e.sums(e.reg, "ledger"), e.applied("ledger")
+
+	// Every other event that a later event of its stream follows: that
+	// one reveals the gap.
+	last := map[string]eventstore.Version{}
+	for _, ev := range log {
+		last[ev.StreamID] = ev.Version
+	}
+	drop := map[eventstore.Position]bool{}
+	for i, ev := range log {
+		if ev.Version < last[ev.StreamID] && i%2 == 0 {
+			drop[ev.Position] = true
+		}
+	}
+	if len(drop) == 0 {
+		t.Fatal("no event to leave out")
+	}
+	reg, err := projections.NewRegistry(projections.Config{DB: e.pool, Store: leakyLog{e.store, drop}, RebuildBatch: 4}, ledger{name: "ledger"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := reg.Rebuild(context.Background(), []string{"ledger"}, projections.RebuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.sums(reg, "ledger"); !maps.Equal(got, live) {
+		t.Errorf("rebuilt %v, live %v", got, live)
+	}
+	if got := e.applied("ledger"); !maps.Equal(got, liveApplied) {
+		t.Errorf("applied after rebuild %v, live %v", got, liveApplied)
+	}
+	if stats.Applied != int64(len(log)) {
+		t.Errorf("%d events applied, want each of the %d once", stats.Applied, len(log))
+	}
+}
+
 // TestRebuildUnderLoad: commands keep coming and a live consumer (the
 // store's subscription standing in for Kafka) keeps applying them while
 // the projection is rebuilt; afterwards the tables equal a fresh rebuild's.
