@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -59,9 +60,10 @@ var ErrConcurrentUpdate = errors.New("commands: concurrent update")
 
 // Repository loads aggregates from the store and appends their changes.
 type Repository struct {
-	store       EventStore
-	now         func() time.Time
-	maxAttempts int
+	store EventStore
+	now   func() time.Time
+	locks streamLocks
+	cache streamCache
 }
 
 // NewRepository returns a repository over store. now is the clock commands
@@ -70,7 +72,42 @@ func NewRepository(store EventStore, now func() time.Time) *Repository {
 	if now == nil {
 		now = time.Now
 	}
-	return &Repository{store: store, now: now, maxAttempts: 5}
+	return &Repository{store: store, now: now}
+}
+
+// Retries of Update on a version conflict. Within one process a stream's
+// Updates take turns (streamLocks), so a conflict means another process
+// (a replica, a CLI command) appended meanwhile; the retry waits a random
+// time, growing with the attempts, so that writers who collided do not
+// collide again at once, and reads only what was appended since.
+const (
+	// maxAttempts bounds the attempts of one Update (the context may end
+	// it sooner). Conflicts between processes are short-lived: a writer
+	// that lost this many rounds in a row is up against a stream hot
+	// enough that the caller should hear of it.
+	maxAttempts = 12
+	// retryBackoff is the cap of the first retry's random wait; it doubles
+	// per attempt up to maxRetryBackoff (full jitter: the wait is uniform
+	// in [0, cap)). At most about 0.6s of waiting in all, 0.3s on average.
+	retryBackoff    = 2 * time.Millisecond
+	maxRetryBackoff = 100 * time.Millisecond
+)
+
+// backoff waits before attempt (2, 3, ...), or until ctx ends; it reports
+// whether to go on.
+func backoff(ctx context.Context, attempt int) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	ceiling := min(retryBackoff<<min(attempt-2, 16), maxRetryBackoff)
+	t := time.NewTimer(rand.N(ceiling) + 1)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // Now is the repository's clock, in UTC.
@@ -78,7 +115,10 @@ func (r *Repository) Now() time.Time { return r.now().UTC() }
 
 // Load reads an aggregate's stream and rebuilds it. blank returns the empty
 // aggregate for the stream (known ID, version 0). In a context of
-// WithReadCache, a stream read before in that context is not read again.
+// WithReadCache, a stream read before in that context is not read again;
+// otherwise only what was appended since the repository last read the
+// stream is read (see streamCache). The records returned are shared:
+// read them, never change them.
 func Load[A domain.Aggregate](ctx context.Context, r *Repository, blank A) (A, []eventstore.RecordedEvent, error) {
 	return load(ctx, r, blank, readCacheFrom(ctx))
 }
@@ -89,20 +129,32 @@ func Load[A domain.Aggregate](ctx context.Context, r *Repository, blank A) (A, [
 func load[A domain.Aggregate](ctx context.Context, r *Repository, blank A, c *readCache) (A, []eventstore.RecordedEvent, error) {
 	stream := blank.StreamID()
 	recs, ok := c.get(stream)
+	var decoded []domain.Event
 	if !ok {
 		var err error
-		if recs, err = r.store.ReadStream(ctx, stream, 0, 0); err != nil {
-			return blank, nil, fmt.Errorf("read stream %s: %w", stream, err)
+		if recs, decoded, err = r.readStream(ctx, stream, nil, nil); err != nil {
+			return blank, nil, err
 		}
 		c.put(stream, recs)
 	}
-	history := make([]domain.Event, 0, len(recs))
-	for _, rec := range recs {
-		e, err := domain.DecodeEvent(rec.Type, rec.Data)
-		if err != nil {
-			return blank, nil, fmt.Errorf("stream %s version %d: %w", stream, rec.Version, err)
+	return rehydrate(blank, recs, decoded)
+}
+
+// rehydrate rebuilds blank from its stream's records, decoded unless
+// decoded holds them already (only events no aggregate can change are
+// shared: see streamCache).
+func rehydrate[A domain.Aggregate](blank A, recs []eventstore.RecordedEvent, decoded []domain.Event) (A, []eventstore.RecordedEvent, error) {
+	stream := blank.StreamID()
+	history := decoded
+	if len(history) != len(recs) {
+		history = make([]domain.Event, 0, len(recs))
+		for _, rec := range recs {
+			e, err := domain.DecodeEvent(rec.Type, rec.Data)
+			if err != nil {
+				return blank, nil, fmt.Errorf("stream %s version %d: %w", stream, rec.Version, err)
+			}
+			history = append(history, e)
 		}
-		history = append(history, e)
 	}
 	var version uint64
 	if n := len(recs); n > 0 {
@@ -113,18 +165,44 @@ func load[A domain.Aggregate](ctx context.Context, r *Repository, blank A, c *re
 
 // Update runs one command against one aggregate: load, decide, append with
 // the loaded version expected, and on a version conflict start over, a
-// bounded number of times. blank must return a fresh empty aggregate on
-// every call. A decide error is returned as is (a domain error).
+// bounded number of times (see maxAttempts), after a random wait and
+// reading only the events appended since. blank must return a fresh empty
+// aggregate on every call. A decide error is returned as is (a domain
+// error). With m.ExpectedVersion (If-Match) a stream at another version
+// is a conflict at once, never retried.
+//
+// The Updates of one stream through one Repository take turns: they would
+// only conflict with one another, and each conflict costs a read, a
+// decision and an append that come to nothing.
 func Update[A domain.Aggregate](ctx context.Context, r *Repository, m Meta, blank func() A, decide func(A) error) (Result, error) {
+	stream := blank().StreamID()
+	unlock, err := r.locks.lock(ctx, stream)
+	if err != nil {
+		return Result{}, fmt.Errorf("waiting for the other commands on stream %s: %w", stream, err)
+	}
+	defer unlock()
 	cache := readCacheFrom(ctx)
-	var lastErr error
-	for attempt := 0; attempt < r.maxAttempts; attempt++ {
-		agg, recs, err := load(ctx, r, blank(), nil)
+	var (
+		recs    []eventstore.RecordedEvent // the stream as read so far
+		decoded []domain.Event
+		lastErr error
+	)
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		if attempt > 1 && !backoff(ctx, attempt) {
+			return Result{}, fmt.Errorf("%w after %d attempts (%w): %w", ErrConcurrentUpdate, attempt-1, ctx.Err(), lastErr)
+		}
+		// Only what was appended since the last read, this Update's or an
+		// earlier one's (see streamCache): stored events never change.
+		var err error
+		if recs, decoded, err = r.readStream(ctx, stream, recs, decoded); err != nil {
+			return Result{}, err
+		}
+		agg, _, err := rehydrate(blank(), recs, decoded)
 		if err != nil {
 			return Result{}, err
 		}
-		cache.put(agg.StreamID(), recs) // as fresh as it gets
-		res := Result{ID: agg.ID(), Stream: agg.StreamID(), Version: agg.Version()}
+		cache.put(stream, recs) // as fresh as it gets
+		res := Result{ID: agg.ID(), Stream: stream, Version: agg.Version()}
 		if n := len(recs); n > 0 {
 			res.Position = recs[n-1].Position
 		}
@@ -161,7 +239,48 @@ func Update[A domain.Aggregate](ctx context.Context, r *Repository, m Meta, blan
 		res.Version, res.Position = appended.Version, appended.Position
 		return res, nil
 	}
-	return Result{}, fmt.Errorf("%w after %d attempts: %w", ErrConcurrentUpdate, r.maxAttempts, lastErr)
+	return Result{}, fmt.Errorf("%w after %d attempts: %w", ErrConcurrentUpdate, maxAttempts, lastErr)
+}
+
+// streamLocks lets one Update per stream run at a time in this process.
+// A stream's lock exists while someone holds or waits for it.
+type streamLocks struct {
+	mu    sync.Mutex
+	locks map[string]*streamLock
+}
+
+type streamLock struct {
+	turn  chan struct{} // holds a token while the lock is held
+	users int           // holders and waiters; guarded by streamLocks.mu
+}
+
+// lock takes stream's lock, waiting for it until ctx ends.
+func (l *streamLocks) lock(ctx context.Context, stream string) (unlock func(), err error) {
+	l.mu.Lock()
+	if l.locks == nil {
+		l.locks = map[string]*streamLock{}
+	}
+	sl := l.locks[stream]
+	if sl == nil {
+		sl = &streamLock{turn: make(chan struct{}, 1)}
+		l.locks[stream] = sl
+	}
+	sl.users++
+	l.mu.Unlock()
+	release := func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if sl.users--; sl.users == 0 {
+			delete(l.locks, stream)
+		}
+	}
+	select {
+	case sl.turn <- struct{}{}:
+		return func() { <-sl.turn; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
 }
 
 // Create is Update for a command that starts a new aggregate under an ID

@@ -1,0 +1,4 @@
+package commands
+
+// MaxAttempts is maxAttempts, for the retry tests.
+const MaxAttempts = maxAttempts
