@@ -202,6 +202,34 @@ func TestSubscriberNoticesHorizonMove(t *testing.T) {
 	}
 }
 
+// TestSubscriberLooksAgainSoonForACommittedEvent: as above, but with a
+// poll interval far beyond the test's patience. The subscriber knows the
+// append committed (it went through its Store) and, not seeing it, looks
+// again soon on its own: the event is not left to the next append or poll.
+func TestSubscriberLooksAgainSoonForACommittedEvent(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	s := postgres.New(pool, postgres.WithPollInterval(time.Hour))
+	sub := collect(t, s)
+	time.Sleep(100 * time.Millisecond) // let it read the empty log
+
+	older := begin(t, pool)
+	if _, err := older.Exec(context.Background(), "SELECT pg_current_xact_id()"); err != nil {
+		t.Fatal(err)
+	}
+	res := appendOne(t, s, "s")
+	time.Sleep(100 * time.Millisecond)
+	if got := sub.positions(); len(got) != 0 {
+		t.Fatalf("subscriber got %v below an open older transaction", got)
+	}
+	if err := older.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the event after the horizon moved, with no poll due", func() bool { return len(sub.positions()) == 1 })
+	if got := sub.positions(); got[0] != res.Position {
+		t.Fatalf("got %v, want %d", got, res.Position)
+	}
+}
+
 // TestNotificationWakesSubscriber: with a poll interval far beyond the
 // test's patience, only PostgreSQL's notification can deliver in time an
 // event appended through another Store (as by another process).

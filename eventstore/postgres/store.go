@@ -115,6 +115,12 @@ type Store struct {
 	subsMu     sync.Mutex
 	subs       map[chan struct{}]struct{} // wake-up channels of this Store's subscriptions
 
+	// committed is the largest position known to be committed: appended
+	// through this Store, or announced by another process's notification.
+	// A subscription that has not read that far yet knows an event waits
+	// behind an older transaction (see readLog) and looks again soon.
+	committed atomic.Int64
+
 	// appendHook, set by tests only, makes each append attempt run in an
 	// explicit transaction and calls the hook in it first.
 	appendHook func(ctx context.Context, tx pgx.Tx, attempt int) error
@@ -337,6 +343,7 @@ func (s *Store) storedAppend(ctx context.Context, stream string, ids [][16]byte)
 // the gap runs, further appends only mark that another is due. A lost
 // notification only delays subscribers until their next poll.
 func (s *Store) appended(position int64) {
+	s.sawCommitted(position)
 	s.wakeLocal()
 	s.notifyPos.Store(position)
 	if s.notifyBusy.Swap(true) {
@@ -358,6 +365,16 @@ func (s *Store) sendNotifications() {
 		// An append that came meanwhile saw busy and left its position
 		// for us: send again, unless another sender has taken over.
 		if s.notifyPos.Load() == 0 || s.notifyBusy.Swap(true) {
+			return
+		}
+	}
+}
+
+// sawCommitted raises committed to position.
+func (s *Store) sawCommitted(position int64) {
+	for {
+		cur := s.committed.Load()
+		if position <= cur || s.committed.CompareAndSwap(cur, position) {
 			return
 		}
 	}
@@ -553,6 +570,10 @@ func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position, fn 
 	ticker := time.NewTicker(s.pollInterval)
 	defer ticker.Stop()
 	failures := 0
+	// seen is the largest position read; soon is the wait before looking
+	// again for an event known to be committed but not readable yet.
+	seen := int64(min(after, math.MaxInt64))
+	var soon time.Duration
 	for {
 		batch, err := s.readLog(ctx, from, s.batchSize)
 		switch {
@@ -576,10 +597,30 @@ func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position, fn 
 				return err
 			}
 			from = cursor{tx: e.tx, position: int64(e.Position)}
+			seen = max(seen, int64(e.Position))
 		}
 		if len(batch) == s.batchSize {
 			continue // more to catch up on
 		}
+		if s.committed.Load() > seen {
+			// An append committed that the log does not show yet: an
+			// older transaction is still running (readLog reads below
+			// the oldest one). Its end wakes nobody, so look again soon
+			// rather than at the next append or poll: after 1ms, then
+			// doubling up to the poll interval.
+			soon = min(max(2*soon, time.Millisecond), s.pollInterval)
+			t := time.NewTimer(soon)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-wake:
+				t.Stop()
+			case <-t.C:
+			}
+			continue
+		}
+		soon = 0
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -621,8 +662,12 @@ func (s *Store) listenOnce(ctx context.Context, wake chan<- struct{}) (listened 
 	}
 	signal(wake) // events may have come while we were not listening
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return true, err
+		}
+		if p, err := strconv.ParseInt(n.Payload, 10, 64); err == nil {
+			s.sawCommitted(p)
 		}
 		signal(wake)
 	}
