@@ -14,8 +14,9 @@ import (
 )
 
 // Live applies, with group commit. Kafka hands a projection's events to
-// Apply from one goroutine per partition at once. Each projection has a
-// queue: Apply puts its event there and waits; one goroutine per
+// ApplyBatch from one goroutine per partition at once, each call with
+// what its partition has waiting. Each projection has a queue: ApplyBatch
+// puts its events there, together, and waits; one goroutine per
 // projection (started when events come, gone when the queue is empty)
 // takes everything queued and applies it in one transaction. An idle
 // projection applies each event at once, alone; a busy one applies what
@@ -34,9 +35,11 @@ const groupTimeout = time.Minute
 
 // maxDrains is how many transactions of one projection may run at once:
 // two, so events that arrive while one commits need not wait for it.
-// (Kafka hands over a partition's next message only once the last one is
-// acknowledged, so concurrent groups never hold consecutive versions of a
-// stream, bar redeliveries, which the per-stream versions sort out.)
+// (Kafka hands over a partition's next batch only once the last one is
+// committed, so concurrent groups hold consecutive versions of a stream
+// only when a batch is split at maxGroup, or on redeliveries: the later
+// group then waits for the earlier one's row lock on the stream, and the
+// per-stream versions sort out the rest.)
 const maxDrains = 2
 
 // applyQueue is a projection's queue of live events.
@@ -67,9 +70,10 @@ const (
 
 // Apply applies one event to the projection called name, in a transaction
 // with its bookkeeping: a version already applied is skipped, one beyond
-// the next is preceded by the missing versions, read from the store. It is
-// what the live consumer calls for every message; safe for concurrent use,
-// also for events of one stream (applied in the order of the calls).
+// the next is preceded by the missing versions, read from the store. The live
+// consumer calls it for a message whose batch (ApplyBatch) failed, to
+// learn which event did; safe for concurrent use, also for events of one
+// stream (applied in the order of the calls).
 //
 // It returns once the event is committed, or with ctx's error if ctx ends
 // first; the event may then still be applied (a redelivery is a no-op).
@@ -79,32 +83,54 @@ const (
 // projector did; then retries fail the same and the message ends in the
 // dead-letter topic, and the stream waits at that version).
 func (r *Registry) Apply(ctx context.Context, name string, ev eventstore.RecordedEvent) error {
+	return r.ApplyBatch(ctx, name, []eventstore.RecordedEvent{ev})
+}
+
+// ApplyBatch is Apply for several events at once, in their order (a
+// Kafka partition's backlog): they are queued together, so they share
+// the projection's next transaction (or the next few, past maxGroup
+// events) instead of taking one turn each. It returns once all are
+// committed, or with the first error; then some may be applied and
+// others not, and applying them again (one by one, say, to learn which
+// failed) applies each once.
+func (r *Registry) ApplyBatch(ctx context.Context, name string, evs []eventstore.RecordedEvent) error {
 	e, err := r.entry(name)
 	if err != nil {
 		return err
 	}
-	if ev.StreamID == "" || ev.Version == 0 {
-		return fmt.Errorf("%w: event %s (%s) has no stream or version", ErrInvalidEvent, ev.ID, ev.Type)
+	for _, ev := range evs {
+		if ev.StreamID == "" || ev.Version == 0 {
+			return fmt.Errorf("%w: event %s (%s) has no stream or version", ErrInvalidEvent, ev.ID, ev.Type)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	req := &applyReq{ev: ev, enqueued: time.Now(), done: make(chan applyResult, 1)}
+	now := time.Now()
+	reqs := make([]*applyReq, len(evs))
+	for i, ev := range evs {
+		reqs[i] = &applyReq{ev: ev, enqueued: now, done: make(chan applyResult, 1)}
+	}
 	q := &e.queue
 	q.mu.Lock()
-	q.pending = append(q.pending, req)
+	q.pending = append(q.pending, reqs...)
 	if q.drains < maxDrains {
 		q.drains++
 		r.drains.Add(1)
 		go r.drain(e)
 	}
 	q.mu.Unlock()
-	select {
-	case res := <-req.done:
-		return res.err
-	case <-ctx.Done():
-		return ctx.Err()
+	for _, req := range reqs {
+		select {
+		case res := <-req.done:
+			if res.err != nil {
+				return res.err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	return nil
 }
 
 // Close waits for the live applies in progress to end. Call it after the

@@ -32,9 +32,19 @@ func ProjectionHandlers(views *projections.Registry) []Handler {
 	var hs []Handler
 	for _, p := range views.Projections() {
 		name := p.Name()
-		hs = append(hs, storeHandler(ProjectionHandlerPrefix+name, p.Channels(),
+		h := storeHandler(ProjectionHandlerPrefix+name, p.Channels(),
 			func(ctx context.Context, e eventstore.RecordedEvent) error { return views.Apply(ctx, name, e) },
-			projections.ErrInvalidEvent, projections.ErrUnknownProjection))
+			projections.ErrInvalidEvent, projections.ErrUnknownProjection)
+		// A partition's waiting events go into the projection's next
+		// transaction together (see Handler.HandleBatch).
+		h.HandleBatch = func(ctx context.Context, es []Event) error {
+			recs := make([]eventstore.RecordedEvent, len(es))
+			for i, e := range es {
+				recs[i] = e.Recorded()
+			}
+			return views.ApplyBatch(ctx, name, recs)
+		}
+		hs = append(hs, h)
 	}
 	return hs
 }

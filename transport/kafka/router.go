@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -54,6 +55,20 @@ type Handler struct {
 	Channels []domain.Channel
 	// Handle processes one event.
 	Handle func(ctx context.Context, e Event) error
+	// HandleBatch, when set, gets what a partition has waiting (up to
+	// RouterConfig.MaxBatch messages) at once, in offset order, instead of
+	// Handle one message at a time: a handler that is slower per call than
+	// per event (one database transaction for many events, as the
+	// projections' group commit) keeps up with a partition that receives
+	// more than one event per call. It must handle the events in their
+	// order; nil acknowledges them all. An error, a panic or a timeout
+	// makes the router handle each message of the batch again with Handle,
+	// with its retries and dead-lettering, so Handle is required too, and
+	// sees events that HandleBatch may already have handled (as after any
+	// redelivery). Events are decoded first: a batch with an undecodable
+	// message goes to Handle's way at once. The context of HandleBatch
+	// carries the router's logger (LoggerFrom) but no correlation ID.
+	HandleBatch func(ctx context.Context, events []Event) error
 }
 
 // Retry bounds the attempts at a message whose handler fails.
@@ -76,6 +91,7 @@ const (
 	DefaultRetryMaxBackoff     = 2 * time.Second
 	DefaultHandlerTimeout      = 30 * time.Second
 	DefaultCloseTimeout        = 30 * time.Second
+	DefaultMaxBatch            = 256
 )
 
 // RouterConfig configures a Router; zero values take the defaults above.
@@ -93,6 +109,8 @@ type RouterConfig struct {
 	// CloseTimeout is how long in-flight handlers get when the router
 	// stops before Run returns regardless.
 	CloseTimeout time.Duration
+	// MaxBatch bounds the messages of one HandleBatch call (default 256).
+	MaxBatch int
 }
 
 func (c *RouterConfig) setDefaults() {
@@ -115,6 +133,9 @@ func (c *RouterConfig) setDefaults() {
 	if c.CloseTimeout == 0 {
 		c.CloseTimeout = DefaultCloseTimeout
 	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = DefaultMaxBatch
+	}
 }
 
 // Validate reports every problem of the configuration and the handlers at
@@ -132,6 +153,9 @@ func (c RouterConfig) Validate(handlers ...Handler) error {
 	}
 	if c.CloseTimeout < 0 {
 		errs = append(errs, fmt.Errorf("kafka: close timeout must be positive, got %s", c.CloseTimeout))
+	}
+	if c.MaxBatch < 0 {
+		errs = append(errs, fmt.Errorf("kafka: max batch must be positive, got %d", c.MaxBatch))
 	}
 	if len(handlers) == 0 {
 		errs = append(errs, errors.New("kafka: a router needs at least one handler"))
@@ -191,16 +215,21 @@ func (c RouterConfig) Validate(handlers ...Handler) error {
 // watermill-kafka subscribes topic by topic, so a handler of n channels
 // is n members of its consumer group, each consuming one topic; replicas
 // of the service add as many members again and share each topic's
-// partitions.
+// partitions. A handler with HandleBatch runs on sarama directly instead
+// (batch.go): one member of its group for all its topics.
 type Router struct {
 	cfg         RouterConfig
 	handlers    []Handler
 	log         *slog.Logger
 	metrics     *consumerMetrics
 	wm          *message.Router
+	wmHandlers  int // handlers that run on wm (the others batch)
 	subscribers []*wmkafka.Subscriber
+	batchers    []*batchConsumer
+	consumerCfg *sarama.Config
 	producerCfg *sarama.Config
 	ran         atomic.Bool
+	running     chan struct{} // closed once wm and the batchers run
 
 	// dlq is the dead-letter producer, opened by Run before any message
 	// can arrive.
@@ -246,10 +275,17 @@ func NewRouterWithConfig(cfg RouterConfig, handlers ...Handler) (*Router, error)
 		log:         cfg.Logger,
 		metrics:     metrics,
 		wm:          wm,
+		consumerCfg: consumerCfg,
 		producerCfg: producerCfg,
+		running:     make(chan struct{}),
 	}
 	for _, h := range handlers {
 		group := ConsumerGroup(cfg.Kafka, h.Name)
+		if h.HandleBatch != nil {
+			r.batchers = append(r.batchers, newBatchConsumer(r, h, group))
+			continue
+		}
+		r.wmHandlers++
 		sub, err := wmkafka.NewSubscriber(wmkafka.SubscriberConfig{
 			Brokers:               cfg.Kafka.Brokers,
 			Unmarshaler:           Marshaler{},
@@ -310,6 +346,39 @@ func (r *Router) Run(ctx context.Context) (err error) {
 		names[i] = h.Name
 	}
 	r.log.Info("kafka router starting", "handlers", names)
+	bctx, stopBatchers := context.WithCancel(ctx)
+	batchersDone := make(chan struct{})
+	go func() {
+		defer close(batchersDone)
+		var wg sync.WaitGroup
+		for _, b := range r.batchers {
+			wg.Go(func() { b.run(bctx) })
+		}
+		wg.Wait()
+	}()
+	defer func() {
+		// The batchers stop with ctx; they get CloseTimeout, as Watermill's
+		// handlers do, to finish what they are handling.
+		stopBatchers()
+		select {
+		case <-batchersDone:
+		case <-time.After(r.cfg.CloseTimeout):
+			r.log.Warn("kafka router: batch handlers did not stop in time", "timeout", r.cfg.CloseTimeout.String())
+		}
+	}()
+	if r.wmHandlers == 0 {
+		close(r.running)
+		<-ctx.Done()
+		r.log.Info("kafka router stopped", "handlers", names)
+		return nil
+	}
+	go func() {
+		select {
+		case <-r.wm.Running():
+			close(r.running)
+		case <-ctx.Done():
+		}
+	}()
 	if err := r.wm.Run(ctx); err != nil {
 		return fmt.Errorf("kafka: router: %w", err)
 	}
@@ -323,7 +392,7 @@ func (r *Router) Run(ctx context.Context) (err error) {
 
 // Running is closed once every subscription has started (the consumer
 // groups may still be joining).
-func (r *Router) Running() chan struct{} { return r.wm.Running() }
+func (r *Router) Running() chan struct{} { return r.running }
 
 // consumer is one handler's subscription to one channel's topic.
 type consumer struct {
@@ -351,9 +420,14 @@ const (
 
 // handle is the Watermill handler of the subscription: nil acknowledges.
 func (c *consumer) handle(msg *message.Message) error {
-	start := time.Now()
+	return c.handleMessage(msg, originOf(msg, c.topic), time.Now())
+}
+
+// handleMessage handles one message that came from o and was received at
+// start: nil acknowledges it; an error leaves it for redelivery (the
+// router is stopping, or the dead-letter topic cannot be written).
+func (c *consumer) handleMessage(msg *message.Message, o origin, start time.Time) error {
 	ctx := msg.Context()
-	o := originOf(msg, c.topic)
 	log := c.log.With("topic", o.topic, "partition", o.partition, "offset", o.offset,
 		"event_id", msg.Metadata.Get(HeaderID), "event_type", msg.Metadata.Get(HeaderType))
 	cid := msg.Metadata.Get(HeaderCorrelationID)
