@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,5 +94,37 @@ func TestServeRunsTheWorkflows(t *testing.T) {
 		if code, body := srv.do(t, http.MethodGet, c.path, c.token, ""); code != c.want {
 			t.Errorf("GET %s: %d, want %d: %s", c.path, code, c.want, body)
 		}
+	}
+}
+
+// TestServeWithTheWorkflowsOff: EDUSMARTHUB_WORKFLOWS=off serves the API
+// and the read models but runs no workflow: a new teacher is in the read
+// models, and no teacher_onboarding starts for them.
+func TestServeWithTheWorkflowsOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and Kafka")
+	}
+	environ := serveEnviron(t)
+	environ["EDUSMARTHUB_WORKFLOWS"] = "off"
+	srv := startServe(t, environ)
+	logs := srv.logs.String()
+	if !strings.Contains(logs, "workflows off") || strings.Contains(logs, `"msg":"workflows started"`) {
+		t.Errorf("serve's log does not say the workflows are off:\n%s", logs)
+	}
+	admin := mintToken(t, environ, "--role", "platform_admin")
+	school := postCommand(t, srv, admin, "/v1/schools", `{"name": "Hillside Primary", "timezone": "Europe/London"}`)
+	principal := mintToken(t, environ, "--role", "school_admin", "--school", school.ID)
+	teacher := postCommand(t, srv, principal, "/v1/schools/"+school.ID+"/teachers",
+		`{"name": "Ada Lovelace", "email": "ada@hillside.example", "subjects": ["mathematics"],
+		  "preferences": {"preferredTimeSlots": ["morning"], "maxClassesPerDay": 4}}`)
+	// The read models are fed: the teacher shows once the projections
+	// consumed the event (read-your-writes waits for it).
+	path := fmt.Sprintf("/v1/schools/%s/teachers/%s?after=%s:%d", school.ID, teacher.ID, teacher.Stream, teacher.Version)
+	if code, body := srv.do(t, http.MethodGet, path, principal, ""); code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, code, body)
+	}
+	id := sagas.WorkflowID("teacher_onboarding", teacher.ID)
+	if code, body := srv.do(t, http.MethodGet, "/v1/schools/"+school.ID+"/workflows/"+id, principal, ""); code != http.StatusNotFound {
+		t.Errorf("teacher_onboarding with the workflows off: %d %s, want 404", code, body)
 	}
 }

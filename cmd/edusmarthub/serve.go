@@ -27,7 +27,9 @@ func (a *app) serveCmd() *cobra.Command {
 
 Without DATABASE_URL it starts (or resumes) a PostgreSQL cluster of its own
 under $EDUSMARTHUB_DATA_DIR/postgres; data survives restarts. Pending
-migrations are applied on every start, in both modes. SIGINT or SIGTERM stop
+migrations are applied on every start, in both modes. It runs the read
+models and, unless EDUSMARTHUB_WORKFLOWS=off (API replicas deployed apart
+from the processes that run them), the workflows. SIGINT or SIGTERM stop
 it gracefully: no new connections, in-flight requests get
 EDUSMARTHUB_SHUTDOWN_TIMEOUT to finish, then the database is closed.`,
 		Args: cobra.NoArgs,
@@ -107,12 +109,19 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) (err err
 
 	repo := commands.NewRepository(store, time.Now)
 	// The workflows: their commands go through repo like the API's; they
-	// stop before the read models, the relay and the database.
-	workflows, err := startSagas(ctx, cfg, db.Pool, repo, kb.Config, reg, logger)
-	if err != nil {
-		return err
+	// stop before the read models, the relay and the database. With
+	// EDUSMARTHUB_WORKFLOWS=off this process is an API replica and runs
+	// none: other serve processes with on run them (the workflows' consumer
+	// groups share the work among all of those).
+	if cfg.RunWorkflows() {
+		workflows, err := startSagas(ctx, cfg, db.Pool, repo, kb.Config, reg, logger)
+		if err != nil {
+			return err
+		}
+		defer workflows.Stop()
+	} else {
+		logger.Info("workflows off (EDUSMARTHUB_WORKFLOWS=off): this process runs none of them")
 	}
-	defer workflows.Stop()
 	api, err := httpapi.NewServer(httpapi.Config{
 		JWTSecret:  secret,
 		BodyLimit:  cfg.HTTPBodyLimit,

@@ -16,7 +16,7 @@
 // It starts a throwaway PostgreSQL cluster unless DATABASE_URL names a
 // server, where it creates (and afterwards drops) databases of its own.
 //
-//	go run ./cmd/projbench [-events 200000] [-batch 1000] [-rate 500] [-duration 10s] [-skip-rebuild] [-skip-latency]
+//	go run ./cmd/projbench [-events 200000] [-batch 1000] [-rate 500] [-workflows-rate N] [-duration 10s] [-skip-rebuild] [-skip-latency]
 package main
 
 import (
@@ -58,6 +58,7 @@ type options struct {
 	batch       int
 	conns       int
 	rate        int
+	rateOn      int // of the latency run with the workflows on
 	duration    time.Duration
 	warmup      time.Duration
 	skipRebuild bool
@@ -72,6 +73,7 @@ func run() (err error) {
 	flag.IntVar(&o.batch, "batch", 1000, "events per rebuild transaction")
 	flag.IntVar(&o.conns, "conns", 20, "connection pool size of the rebuild, as EDUSMARTHUB_DB_MAX_CONNS (it applies (conns-2)/2 projections at once)")
 	flag.IntVar(&o.rate, "rate", 500, "commands per second of the latency runs (workflows off, then on)")
+	flag.IntVar(&o.rateOn, "workflows-rate", 0, "commands per second of the latency run with the workflows on (default: -rate)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured time of each latency run")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured time at the rate before measuring")
 	flag.BoolVar(&o.skipRebuild, "skip-rebuild", false, "skip the rebuild throughput run")
@@ -80,8 +82,8 @@ func run() (err error) {
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the rebuild (this process, not PostgreSQL; not the baseline) to this file")
 	flag.Parse()
 	switch {
-	case o.events <= 0 || o.batch <= 0 || o.rate <= 0 || o.duration <= 0 || o.warmup < 0:
-		return errors.New("-events, -batch, -rate and -duration must be positive")
+	case o.events <= 0 || o.batch <= 0 || o.rate <= 0 || o.rateOn < 0 || o.duration <= 0 || o.warmup < 0:
+		return errors.New("-events, -batch, -rate, -workflows-rate and -duration must be positive")
 	case o.conns < 4:
 		return errors.New("-conns must be at least 4")
 	}

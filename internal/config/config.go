@@ -103,11 +103,15 @@ type Config struct {
 	KafkaSASLUsername      string `env:"EDUSMARTHUB_KAFKA_SASL_USERNAME"`
 	KafkaSASLPassword      string `env:"EDUSMARTHUB_KAFKA_SASL_PASSWORD"`
 
-	// Workflows (sagas). InterventionFollowUp is how long an open
+	// Workflows (sagas). Workflows is on (serve runs them: their Kafka
+	// consumers, deadlines and deliveries) or off (an API replica: it
+	// serves commands, queries and the read models, and other processes
+	// with on run the workflows). InterventionFollowUp is how long an open
 	// intervention may go without a follow-up before it is escalated;
 	// LessonsPerWeek how many lessons a week each subject of a class needs
 	// (the onboarding scheduler fills up to it); SagaTick how often due
 	// deadlines are looked for.
+	Workflows            string        `env:"EDUSMARTHUB_WORKFLOWS" envDefault:"on"`
 	InterventionFollowUp time.Duration `env:"EDUSMARTHUB_INTERVENTION_FOLLOW_UP" envDefault:"336h"`
 	LessonsPerWeek       int           `env:"EDUSMARTHUB_LESSONS_PER_WEEK" envDefault:"4"`
 	SagaTick             time.Duration `env:"EDUSMARTHUB_SAGA_TICK" envDefault:"1s"`
@@ -132,12 +136,22 @@ type Config struct {
 	AdminEmails string `env:"EDUSMARTHUB_ADMIN_EMAILS"`
 }
 
+// Values of EDUSMARTHUB_WORKFLOWS.
+const (
+	WorkflowsOn  = "on"
+	WorkflowsOff = "off"
+)
+
 // SMTP TLS modes.
 const (
 	SMTPTLSNone     = "none"
 	SMTPTLSStartTLS = "starttls"
 	SMTPTLSImplicit = "tls"
 )
+
+// RunWorkflows reports whether serve runs the workflows (sagas) in its
+// process: EDUSMARTHUB_WORKFLOWS is on.
+func (c Config) RunWorkflows() bool { return c.Workflows != WorkflowsOff }
 
 // KafkaEmbedded reports whether serve runs its own in-memory broker
 // (EDUSMARTHUB_KAFKA_BROKERS is empty).
@@ -277,6 +291,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("kafkaTls", c.KafkaTLS),
 		slog.String("kafkaSaslMechanism", c.KafkaSASLMechanism),
 		slog.String("kafkaSaslPassword", kafkaPassword),
+		slog.String("workflows", c.Workflows),
 		slog.String("interventionFollowUp", c.InterventionFollowUp.String()),
 		slog.Int("lessonsPerWeek", c.LessonsPerWeek),
 		slog.String("sagaTick", c.SagaTick.String()),
@@ -419,6 +434,11 @@ func (c Config) workflowProblems() []problem {
 	var ps []problem
 	add := func(key, format string, args ...any) {
 		ps = append(ps, problem{key, fmt.Sprintf(format, args...)})
+	}
+	switch c.Workflows {
+	case WorkflowsOn, WorkflowsOff:
+	default:
+		add("EDUSMARTHUB_WORKFLOWS", "%q is not one of on, off", c.Workflows)
 	}
 	if c.InterventionFollowUp < time.Minute || c.InterventionFollowUp > 365*24*time.Hour {
 		add("EDUSMARTHUB_INTERVENTION_FOLLOW_UP", "must be a duration from 1m to 8760h like 336h (14 days), got %s", c.InterventionFollowUp)

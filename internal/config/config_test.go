@@ -41,6 +41,7 @@ func TestLoadDefaults(t *testing.T) {
 		KafkaTopicPrefix:  "edusmarthub",
 		KafkaPartitions:   12,
 
+		Workflows:            config.WorkflowsOn,
 		InterventionFollowUp: 14 * 24 * time.Hour,
 		LessonsPerWeek:       4,
 		SagaTick:             time.Second,
@@ -48,6 +49,9 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if c != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
+	}
+	if !c.RunWorkflows() {
+		t.Error("the workflows are off by default")
 	}
 	if !c.Embedded() || c.Production() || c.SlogLevel() != slog.LevelInfo {
 		t.Errorf("Embedded=%v Production=%v SlogLevel=%v", c.Embedded(), c.Production(), c.SlogLevel())
@@ -315,6 +319,7 @@ func TestLoadKafka(t *testing.T) {
 func TestLoadWorkflowsAndDeliveries(t *testing.T) {
 	t.Parallel()
 	c, err := config.Load(map[string]string{
+		"EDUSMARTHUB_WORKFLOWS":              "off",
 		"EDUSMARTHUB_INTERVENTION_FOLLOW_UP": "72h",
 		"EDUSMARTHUB_LESSONS_PER_WEEK":       "5",
 		"EDUSMARTHUB_SAGA_TICK":              "250ms",
@@ -330,7 +335,7 @@ func TestLoadWorkflowsAndDeliveries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.InterventionFollowUp != 72*time.Hour || c.LessonsPerWeek != 5 || c.SagaTick != 250*time.Millisecond ||
+	if c.RunWorkflows() || c.InterventionFollowUp != 72*time.Hour || c.LessonsPerWeek != 5 || c.SagaTick != 250*time.Millisecond ||
 		c.SMTPHost != "smtp.school.example" || c.SMTPPort != 465 || c.SMTPTLS != config.SMTPTLSImplicit ||
 		c.WebhookURL == "" || c.WebhookSecret == "" {
 		t.Errorf("parsed %+v", c)
@@ -347,6 +352,7 @@ func TestLoadWorkflowsAndDeliveries(t *testing.T) {
 		environ map[string]string
 		want    []string
 	}{
+		{"workflows neither on nor off", map[string]string{"EDUSMARTHUB_WORKFLOWS": "false"}, []string{"EDUSMARTHUB_WORKFLOWS"}},
 		{"follow-up not a duration", map[string]string{"EDUSMARTHUB_INTERVENTION_FOLLOW_UP": "14d"}, []string{"EDUSMARTHUB_INTERVENTION_FOLLOW_UP"}},
 		{"follow-up zero", map[string]string{"EDUSMARTHUB_INTERVENTION_FOLLOW_UP": "0s"}, []string{"EDUSMARTHUB_INTERVENTION_FOLLOW_UP"}},
 		{"lessons zero", map[string]string{"EDUSMARTHUB_LESSONS_PER_WEEK": "0"}, []string{"EDUSMARTHUB_LESSONS_PER_WEEK"}},
