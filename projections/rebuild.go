@@ -229,6 +229,23 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 		})
 	}
 
+	// Batches are decoded by a stage of their own, between the reader and
+	// the projections: off the projections' way, and beside the next read.
+	decode := make(chan logBatch, 2)
+	decoded := make(chan struct{})
+	go func() {
+		defer close(decoded)
+		for lb := range decode {
+			lb.decoded.decodeAll(lb.events)
+			for _, f := range feeds {
+				f <- lb
+			}
+		}
+		for _, f := range feeds {
+			close(f)
+		}
+	}()
+
 	// Read the log to its end: until a batch comes back short. Appends go
 	// on meanwhile; each swap catches up with what came after.
 	var from eventstore.Position
@@ -246,18 +263,15 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 			readErr = fmt.Errorf("projections: rebuild: %w", err)
 			break
 		}
-		for _, f := range feeds {
-			f <- lb
-		}
+		decode <- lb
 		read.Add(int64(len(batch)))
 		from = batch[len(batch)-1].Position
 		if len(batch) < r.cfg.RebuildBatch {
 			break
 		}
 	}
-	for _, f := range feeds {
-		close(f)
-	}
+	close(decode)
+	<-decoded
 	wg.Wait()
 	close(stopProgress)
 	<-progressDone
