@@ -11,10 +11,11 @@ import (
 
 // dashboardProjection feeds the school dashboard: headcounts of students,
 // teachers and classes, grades (for averages per subject and class),
-// attendance registers (for the weekly rate trend) and interventions opened and
-// closed. It keeps its own slim copy of each fact, one table per kind of
-// stream, and the figures are aggregated when queried: a grade counts for
-// the class its student is in now, whichever of the two arrived first.
+// attendance registers (for the weekly rate trend) and interventions
+// opened and closed. It keeps its own slim copy of each fact, one table
+// per kind of stream, and the figures are aggregated when queried: a grade
+// counts for the class its student is in now, whichever of the two
+// arrived first.
 type dashboardProjection struct{}
 
 const dashboardName = "dashboard"

@@ -207,3 +207,23 @@ func TestUpsertRowsAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// A failed deferred write names its table: its rows come from several
+// events.
+func TestDeferredWriteErrorsNameTheTable(t *testing.T) {
+	ctx, conn := countsTable(t) // no marks table
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	ptx := newPipeTx(tx)
+	if err := testRows.put(ctx, ptx, "a", int64(1), 50.0, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	err = ptx.flush(ctx)
+	if err == nil || !strings.Contains(err.Error(), "the marks rows of this transaction's events") ||
+		!strings.Contains(err.Error(), `relation "marks" does not exist`) {
+		t.Fatalf("flush = %v, want the table named and the cause", err)
+	}
+}

@@ -216,7 +216,8 @@ func (t *pipeTx) queueDeferred() {
 	slices.SortFunc(ds, func(a, b deferred) int { return strings.Compare(a.table, b.table) })
 	for _, d := range ds {
 		t.batch.Queue(d.sql, d.args...)
-		t.queued = append(t.queued, queued{owner: "", projector: true})
+		// Its rows come from several events: name the table.
+		t.queued = append(t.queued, queued{owner: "the " + d.table + " rows of this transaction's events", projector: true})
 		t.execs++
 	}
 	clear(t.counts)
