@@ -178,8 +178,10 @@ func Start(t *testing.T, o Options) *System {
 	if err := s.Views.Setup(ctx); err != nil {
 		t.Fatalf("systemtest: projections setup: %v", err)
 	}
-	s.runRouter(t, plog, kafka.ProjectionHandlers(s.Views)...)
+	// Stops run last first: the consumers stop before the registry closes,
+	// so no apply is in flight when it does.
 	s.onStop(s.Views.Close)
+	s.runRouter(t, plog, kafka.ProjectionHandlers(s.Views)...)
 
 	s.Repo = commands.NewRepository(s.Store, s.Clock.Now)
 	s.API, err = httpapi.NewServer(httpapi.Config{
