@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -217,21 +216,8 @@ func (c *consumer) handleBatch(ctx context.Context, batch []*sarama.ConsumerMess
 
 // attemptBatch is one call of HandleBatch, bounded by the handler timeout,
 // with a panic turned into its error.
-func (c *consumer) attemptBatch(ctx context.Context, events []Event) (err error) {
-	actx, cancel := context.WithTimeout(ctx, c.r.cfg.HandlerTimeout)
-	defer cancel()
+func (c *consumer) attemptBatch(ctx context.Context, events []Event) error {
 	log := c.log.With("topic", c.topic)
-	actx = context.WithValue(actx, ctxKey{}, &handlerContext{logger: log})
-	defer func() {
-		if p := recover(); p != nil {
-			stack := debug.Stack()
-			log.Error("batch handler panicked", "panic", p, "stack", string(stack))
-			err = &PanicError{Value: p, Stack: stack}
-		}
-	}()
-	err = c.h.HandleBatch(actx, events)
-	if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-		err = fmt.Errorf("batch handler timed out after %s: %w", c.r.cfg.HandlerTimeout, err)
-	}
-	return err
+	ctx = context.WithValue(ctx, ctxKey{}, &handlerContext{logger: log})
+	return c.guarded(ctx, log, "batch handler", func(ctx context.Context) error { return c.h.HandleBatch(ctx, events) })
 }

@@ -513,19 +513,25 @@ func (c *consumer) retry(ctx context.Context, log *slog.Logger, fn func(context.
 
 // attempt is one call of Handle, bounded by the handler timeout, with a
 // panic turned into its error.
-func (c *consumer) attempt(ctx context.Context, log *slog.Logger, e Event) (err error) {
+func (c *consumer) attempt(ctx context.Context, log *slog.Logger, e Event) error {
+	return c.guarded(ctx, log, "handler", func(ctx context.Context) error { return c.h.Handle(ctx, e) })
+}
+
+// guarded runs one call of a handler (what names it in logs and errors),
+// bounded by the handler timeout, with a panic turned into its error.
+func (c *consumer) guarded(ctx context.Context, log *slog.Logger, what string, call func(context.Context) error) (err error) {
 	actx, cancel := context.WithTimeout(ctx, c.r.cfg.HandlerTimeout)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
 			stack := debug.Stack()
-			log.Error("handler panicked", "panic", p, "stack", string(stack))
+			log.Error(what+" panicked", "panic", p, "stack", string(stack))
 			err = &PanicError{Value: p, Stack: stack}
 		}
 	}()
-	err = c.h.Handle(actx, e)
+	err = call(actx)
 	if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-		err = fmt.Errorf("handler timed out after %s: %w", c.r.cfg.HandlerTimeout, err)
+		err = fmt.Errorf("%s timed out after %s: %w", what, c.r.cfg.HandlerTimeout, err)
 	}
 	return err
 }
