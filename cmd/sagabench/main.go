@@ -772,25 +772,34 @@ type result struct {
 	perSecond float64 // from the first command to the last final state
 	latencies []time.Duration
 	cpu       time.Duration // of this process, from the first command to the last final state (0: not measured)
+	last      time.Time     // the last final state
 }
 
 // measureRecords is the result of records whose commits tr noted under
 // key, each timed from its command.
 func measureRecords(key string, sent *sentLog, tr *tracker) result {
 	r := result{workflow: key}
-	var last time.Time
 	for id, start := range sent.at {
-		h, ok := tr.get(key, id)
-		if !ok {
-			continue
-		}
-		r.latencies = append(r.latencies, h.at.Sub(start))
-		if h.at.After(last) {
-			last = h.at
+		if h, ok := tr.get(key, id); ok {
+			r.add(start, h.at)
 		}
 	}
+	return r.done(sent.first)
+}
+
+// add counts an instance started at start and finished at end.
+func (r *result) add(start, end time.Time) {
+	r.latencies = append(r.latencies, end.Sub(start))
+	if end.After(r.last) {
+		r.last = end
+	}
+}
+
+// done works out the count and rate from first (the first command) and
+// sorts the latencies.
+func (r result) done(first time.Time) result {
 	r.instances = len(r.latencies)
-	if d := last.Sub(sent.first).Seconds(); d > 0 {
+	if d := r.last.Sub(first).Seconds(); d > 0 {
 		r.perSecond = float64(r.instances) / d
 	}
 	slices.Sort(r.latencies)
@@ -809,24 +818,13 @@ func processCPU() time.Duration {
 func measure(sent *sentLog, tr *tracker, ivIDs []string) []result {
 	sp := measureRecords(sagas.StudentPerformanceSaga, sent, tr)
 	iv := result{workflow: sagas.InterventionWorkflowSaga}
-	var lastIV time.Time
 	for _, id := range ivIDs {
 		h, ok := tr.get(sagas.InterventionWorkflowSaga, id)
-		start, sentOK := sent.at[h.assessment]
-		if !ok || !sentOK {
-			continue
-		}
-		iv.latencies = append(iv.latencies, h.at.Sub(start))
-		if h.at.After(lastIV) {
-			lastIV = h.at
+		if start, sentOK := sent.at[h.assessment]; ok && sentOK {
+			iv.add(start, h.at)
 		}
 	}
-	iv.instances = len(iv.latencies)
-	if d := lastIV.Sub(sent.first).Seconds(); d > 0 {
-		iv.perSecond = float64(iv.instances) / d
-	}
-	slices.Sort(iv.latencies)
-	return []result{sp, iv}
+	return []result{sp, iv.done(sent.first)}
 }
 
 // pct is the p-quantile of sorted durations (nearest rank).
