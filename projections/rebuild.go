@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,10 +113,8 @@ func (r *Registry) Rebuild(ctx context.Context, names []string, opts RebuildOpti
 type builder struct {
 	r           *Registry
 	e           *entry
-	log         *logStreams            // the reader's, read once the replay is over
-	consumed    []bool                 // by log stream index: the projection consumed one of its events
-	streams     map[string]*streamMark // the swap's catch-up, seeded from log
-	touched     []string
+	log         *logStreams         // the reader's, read once the replay is over; the swap's own copy then
+	consumed    []bool              // by log stream index: the projection consumed one of its events
 	indexes     []string            // the copy's secondary indexes, built after the replay
 	streamCount int                 // streams it consumed events of, at the end of the replay
 	from        eventstore.Position // the last log event applied
@@ -124,14 +124,6 @@ type builder struct {
 	rows        int64               // rows those changed
 	err         error               // written by its worker only
 	failed      atomic.Bool         // err != nil, for the progress reporter
-}
-
-// streamMark is a stream's bookkeeping while rebuilding.
-type streamMark struct {
-	version  eventstore.Version
-	position eventstore.Position
-	row      bool // has a row in applied: the projection consumed one of its events
-	dirty    bool // to be written at the end of the batch
 }
 
 func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts RebuildOptions) (RebuildStats, error) {
@@ -149,7 +141,7 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 		if err != nil {
 			return stats, err
 		}
-		builders = append(builders, &builder{r: r, e: e, log: log, streams: map[string]*streamMark{}, indexes: indexes})
+		builders = append(builders, &builder{r: r, e: e, log: log, indexes: indexes})
 	}
 
 	var (
@@ -232,11 +224,11 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 	// Batches are decoded by a stage of their own, between the reader and
 	// the projections: off the projections' way, and beside the next read.
 	decode := make(chan logBatch, 2)
-	decoded := make(chan struct{})
+	decodeDone := make(chan struct{})
 	go func() {
-		defer close(decoded)
+		defer close(decodeDone)
 		for lb := range decode {
-			lb.decoded.decodeAll(lb.events)
+			lb.decoded = decodeBatch(lb.events)
 			for _, f := range feeds {
 				f <- lb
 			}
@@ -271,7 +263,7 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 		}
 	}
 	close(decode)
-	<-decoded
+	<-decodeDone
 	wg.Wait()
 	close(stopProgress)
 	<-progressDone
@@ -322,6 +314,11 @@ type logStreams struct {
 	marks []logMark
 }
 
+// clone is a copy of l that can be written apart from it.
+func (l *logStreams) clone() *logStreams {
+	return &logStreams{index: maps.Clone(l.index), ids: slices.Clone(l.ids), marks: slices.Clone(l.marks)}
+}
+
 type logMark struct {
 	version  eventstore.Version
 	position eventstore.Position
@@ -366,7 +363,6 @@ func (r *Registry) sequence(ctx context.Context, log *logStreams, batch []events
 		}
 		add(i, ev)
 	}
-	lb.decoded = newDecodedBatch(lb.events)
 	return lb, nil
 }
 
@@ -465,6 +461,26 @@ func (b *builder) applyLogBatch(ctx context.Context, lb logBatch) (err error) {
 		return err
 	}
 	ptx := newPipeTx(tx)
+	if err := b.applyEvents(ctx, ptx, lb); err != nil {
+		return err
+	}
+	_ = ptx.queue(ctx, `UPDATE `+ident(b.e.rebuild)+`.projection_info SET rebuild_events = $1, rebuild_position = $2`,
+		b.events.Load()+int64(lb.read), int64(lb.last))
+	if err := ptx.flush(ctx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	b.events.Add(int64(lb.read))
+	b.stmts += ptx.execs
+	b.rows += ptx.rows
+	return nil
+}
+
+// applyEvents hands the projector the events of lb it consumes and notes
+// their streams.
+func (b *builder) applyEvents(ctx context.Context, ptx *pipeTx, lb logBatch) error {
 	for j, ev := range lb.events {
 		if !b.e.consumes(ev.Type) {
 			continue
@@ -480,92 +496,31 @@ func (b *builder) applyLogBatch(ctx context.Context, lb logBatch) (err error) {
 		b.consumed[i] = true
 	}
 	b.from = lb.last
-	_ = ptx.queue(ctx, `UPDATE `+ident(b.e.rebuild)+`.projection_info SET rebuild_events = $1, rebuild_position = $2`,
-		b.events.Load()+int64(lb.read), int64(lb.last))
-	if err := ptx.flush(ctx); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	b.events.Add(int64(lb.read))
-	b.stmts += ptx.execs
-	b.rows += ptx.rows
 	return nil
 }
 
-// apply runs a batch of log events through the per-stream bookkeeping and
-// the projector, and queues the bookkeeping's writes.
-func (b *builder) apply(ctx context.Context, ptx *pipeTx, batch []eventstore.RecordedEvent) error {
-	b.touched = b.touched[:0]
-	for _, ev := range batch {
-		if err := b.applyEvent(ctx, ptx, ev); err != nil {
-			return err
+// queueApplied queues the bookkeeping of the streams of lb the projection
+// has consumed events of, at their versions after lb.
+func (b *builder) queueApplied(ctx context.Context, ptx *pipeTx, lb logBatch) {
+	var ids []string
+	var versions, positions []int64
+	seen := map[int32]bool{}
+	for _, i := range lb.streams {
+		if seen[i] || int(i) >= len(b.consumed) || !b.consumed[i] {
+			continue
 		}
+		seen[i] = true
+		m := b.log.marks[i]
+		ids, versions, positions = append(ids, b.log.ids[i]), append(versions, int64(m.version)), append(positions, int64(m.position))
 	}
-	b.from = batch[len(batch)-1].Position
-	if len(b.touched) == 0 {
-		return nil
-	}
-	ids := make([]string, len(b.touched))
-	versions := make([]int64, len(b.touched))
-	positions := make([]int64, len(b.touched))
-	for i, id := range b.touched {
-		m := b.streams[id]
-		ids[i], versions[i], positions[i] = id, int64(m.version), int64(m.position)
-		m.dirty = false
+	if len(ids) == 0 {
+		return
 	}
 	_ = ptx.queue(ctx, `INSERT INTO `+ident(b.e.rebuild)+`.applied (stream_id, version, position, applied_at)
 		SELECT s, v, p, now() FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(s, v, p)
 		ON CONFLICT (stream_id) DO UPDATE
 		SET version = excluded.version, position = excluded.position, applied_at = excluded.applied_at`,
 		ids, versions, positions)
-	return nil
-}
-
-// applyEvent applies an event of the swap's catch-up.
-func (b *builder) applyEvent(ctx context.Context, ptx *pipeTx, ev eventstore.RecordedEvent) error {
-	m := b.streams[ev.StreamID]
-	if m == nil {
-		m = &streamMark{}
-		if i, ok := b.log.index[ev.StreamID]; ok { // where the replay left it
-			m.version, m.position = b.log.marks[i].version, b.log.marks[i].position
-			m.row = int(i) < len(b.consumed) && b.consumed[i]
-		}
-		b.streams[ev.StreamID] = m
-	}
-	if ev.Version <= m.version {
-		return nil
-	}
-	if ev.Version > m.version+1 {
-		// The log holds every version in order, so this only happens if
-		// the store broke that promise; fill from the stream as live does.
-		gap, err := b.r.cfg.Store.ReadStream(ctx, ev.StreamID, m.version, int(ev.Version-m.version-1))
-		if err != nil {
-			return fmt.Errorf("fill the gap before %s: %w", describe(ev), err)
-		}
-		if uint64(len(gap)) != ev.Version-m.version-1 {
-			return fmt.Errorf("fill the gap before %s: the store has %d of the %d versions missing", describe(ev), len(gap), ev.Version-m.version-1)
-		}
-		for _, g := range gap {
-			if err := b.applyEvent(ctx, ptx, g); err != nil {
-				return err
-			}
-		}
-	}
-	if b.e.consumes(ev.Type) {
-		if err := applyOne(ctx, ptx, b.e, ev); err != nil {
-			return err
-		}
-		b.applied++
-		m.row = true
-	}
-	m.version, m.position = ev.Version, ev.Position
-	if m.row && !m.dirty {
-		m.dirty = true
-		b.touched = append(b.touched, ev.StreamID)
-	}
-	return nil
 }
 
 // finishReplay writes the bookkeeping of every stream the replay applied
@@ -619,6 +574,9 @@ func (b *builder) swap(ctx context.Context) (err error) {
 		return err
 	}
 	ptx := newPipeTx(tx)
+	// The catch-up sequences the log as the replay's reader did, on a copy
+	// of its stream versions: other projections catch up at the same time.
+	b.log = b.log.clone()
 	for {
 		batch, err := b.r.cfg.Store.ReadAll(ctx, b.from, b.r.cfg.RebuildBatch)
 		if err != nil {
@@ -627,9 +585,14 @@ func (b *builder) swap(ctx context.Context) (err error) {
 		if len(batch) == 0 {
 			break
 		}
-		if err := b.apply(ctx, ptx, batch); err != nil {
+		lb, err := b.r.sequence(ctx, b.log, batch)
+		if err != nil {
+			return fmt.Errorf("catch up: %w", err)
+		}
+		if err := b.applyEvents(ctx, ptx, lb); err != nil {
 			return err
 		}
+		b.queueApplied(ctx, ptx, lb)
 		b.events.Add(int64(len(batch)))
 		if len(batch) < b.r.cfg.RebuildBatch {
 			break
