@@ -122,3 +122,48 @@ func TestHarnessRunsAWorkflowEndToEnd(t *testing.T) {
 		t.Errorf("GET teacher after a year: %d %s", status, body)
 	}
 }
+
+// Settle waits for events that an open transaction elsewhere in the
+// cluster keeps the relay from publishing (it publishes only below the
+// oldest running transaction): a test that settles must see them applied.
+func TestSettleWaitsForEventsBehindAnOpenTransaction(t *testing.T) {
+	sys := systemtest.Start(t, systemtest.Options{
+		Sagas: func(d sagas.Deps) []sagas.Saga { return nil },
+	})
+	platform := sys.Token(commands.RolePlatformAdmin, "", "")
+	var school commands.Result
+	sys.MustDo(t, http.MethodPost, "/v1/schools", platform, map[string]string{"name": "Hillside", "timezone": "UTC"},
+		http.StatusCreated, &school)
+	sys.Settle(t)
+
+	// A transaction with an ID, open while the teacher is created.
+	tx, err := sys.Pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(t.Context()))
+	if _, err := tx.Exec(t.Context(), `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+	admin := sys.Token(commands.RoleSchoolAdmin, school.ID, "")
+	var teacher commands.Result
+	sys.MustDo(t, http.MethodPost, "/v1/schools/"+school.ID+"/teachers", admin, map[string]any{
+		"name": "Ada Lovelace", "email": "ada@hillside.example", "subjects": []string{"mathematics"},
+		"preferences": map[string]any{"maxClassesPerDay": 4},
+	}, http.StatusCreated, &teacher)
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		time.Sleep(300 * time.Millisecond)
+		_ = tx.Rollback(context.WithoutCancel(t.Context()))
+	}()
+	sys.Settle(t)
+	select {
+	case <-released:
+	default:
+		t.Fatal("Settle returned while the open transaction held the teacher's event back")
+	}
+	if status, body := sys.Do(t, http.MethodGet, "/v1/schools/"+school.ID+"/teachers/"+teacher.ID, admin, nil); status != http.StatusOK {
+		t.Errorf("GET teacher after Settle: %d %s", status, body)
+	}
+}
