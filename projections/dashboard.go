@@ -10,11 +10,16 @@ import (
 )
 
 // dashboardProjection feeds the school dashboard: headcounts of students,
-// teachers and classes, grades (for averages per subject and class),
-// attendance registers (for the weekly rate trend) and interventions
-// opened and closed. It keeps its own slim copy of each fact, one table
-// per kind of stream, and the figures are aggregated when queried: a grade
-// counts for the class its student is in now, whichever of the two
+// teachers and classes, attendance registers (for the weekly rate trend)
+// and interventions opened and closed. It keeps its own slim copy of each
+// fact, one table per kind of stream, and the figures are aggregated when
+// queried.
+//
+// The grade averages are the exception: they are aggregated from the
+// performance read model's assessments, which hold exactly what a copy
+// here would (one row per assessment), so the dashboard does not write
+// every grade a second time. A grade counts for the class its student is
+// in now (performance's copy of the students), whichever of the two
 // arrived first.
 type dashboardProjection struct{}
 
@@ -22,12 +27,13 @@ const dashboardName = "dashboard"
 
 func (dashboardProjection) Name() string { return dashboardName }
 
-// SchemaVersion 1: attendance as one row per register (was one per line).
-func (dashboardProjection) SchemaVersion() int { return 1 }
+// SchemaVersion 1: attendance as one row per register (was one per line);
+// 2: no grades table (the averages come from the performance read model).
+func (dashboardProjection) SchemaVersion() int { return 2 }
 
 func (dashboardProjection) Channels() []domain.Channel {
 	return []domain.Channel{domain.ChannelTeacher, domain.ChannelStudent, domain.ChannelAttendance,
-		domain.ChannelPerformance, domain.ChannelAIServices}
+		domain.ChannelAIServices}
 }
 
 func (dashboardProjection) Schema() string {
@@ -55,16 +61,6 @@ CREATE TABLE IF NOT EXISTS classes (
 );
 CREATE INDEX IF NOT EXISTS classes_school_idx ON classes (school_id);
 
-CREATE TABLE IF NOT EXISTS grades (
-    student_id    text NOT NULL,
-    assessment_id text NOT NULL,
-    school_id     text NOT NULL,
-    subject       text NOT NULL,
-    grade         numeric NOT NULL,
-    PRIMARY KEY (student_id, assessment_id)
-);
-CREATE INDEX IF NOT EXISTS grades_school_idx ON grades (school_id, subject);
-
 -- A register's lines as one object, student ID to status: the trend
 -- only counts them, and a register is one row to write, not one per line.
 CREATE TABLE IF NOT EXISTS attendance_registers (
@@ -86,10 +82,6 @@ CREATE TABLE IF NOT EXISTS interventions (
 CREATE INDEX IF NOT EXISTS interventions_school_idx ON interventions (school_id);
 `
 }
-
-// gradeRows writes grades, one row per event.
-var gradeRows = newUpsertTable("grades", 2, column{"student_id", "text"}, column{"assessment_id", "text"},
-	column{"school_id", "text"}, column{"subject", "text"}, column{"grade", "numeric"})
 
 func (dashboardProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
 	switch e.Type {
@@ -117,12 +109,6 @@ ON CONFLICT (teacher_id) DO UPDATE SET school_id = excluded.school_id, active = 
 ON CONFLICT (class_id) DO UPDATE SET school_id = excluded.school_id, name = excluded.name`,
 			ev.ClassID, tenantOf(e, ev.SchoolID), ev.Name)
 		return err
-	case domain.PerformanceRecordedType:
-		ev, err := decodeAs[domain.PerformanceRecorded](ctx, e)
-		if err != nil {
-			return err
-		}
-		return gradeRows.put(ctx, tx, ev.StudentID, ev.AssessmentID, tenantOf(e, ev.SchoolID), string(ev.Subject), float64(ev.Grade))
 	case domain.AttendanceRecordedType, domain.AttendanceAmendedType:
 		var school, register string
 		var date domain.Date

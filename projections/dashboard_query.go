@@ -60,7 +60,8 @@ type InterventionWeek struct {
 // GetDashboard returns the school dashboard. weeks bounds the trends (0:
 // DefaultDashboardWeeks, at most 104); the trends cover the latest weeks
 // that have data, so the figures depend on the events only, not on the
-// day they are read.
+// day they are read. It reads the dashboard and performance read models
+// (the grade averages).
 func GetDashboard(ctx context.Context, db Querier, schoolID string, weeks int) (Dashboard, error) {
 	if err := requireSchool(schoolID); err != nil {
 		return Dashboard{}, err
@@ -85,7 +86,7 @@ func GetDashboard(ctx context.Context, db Querier, schoolID string, weeks int) (
 	}
 
 	rows, err := db.Query(ctx, `SELECT subject, round(avg(grade), 2)::float8, count(*), count(DISTINCT student_id)
-  FROM rm_dashboard.grades WHERE school_id = $1 GROUP BY subject ORDER BY subject`, schoolID)
+  FROM rm_performance.assessments WHERE school_id = $1 GROUP BY subject ORDER BY subject`, schoolID)
 	if err != nil {
 		return Dashboard{}, err
 	}
@@ -99,8 +100,8 @@ func GetDashboard(ctx context.Context, db Querier, schoolID string, weeks int) (
 
 	rows, err = db.Query(ctx, `SELECT s.class_id, coalesce(c.name, ''), g.subject, round(avg(g.grade), 2)::float8, count(*),
        count(DISTINCT g.student_id)
-  FROM rm_dashboard.grades g
-  JOIN rm_dashboard.students s ON s.student_id = g.student_id AND s.school_id = g.school_id
+  FROM rm_performance.assessments g
+  JOIN rm_performance.students s ON s.student_id = g.student_id AND s.school_id = g.school_id
   LEFT JOIN rm_dashboard.classes c ON c.class_id = s.class_id AND c.school_id = s.school_id
  WHERE g.school_id = $1 AND s.class_id IS NOT NULL
  GROUP BY s.class_id, c.name, g.subject ORDER BY coalesce(c.name, ''), s.class_id, g.subject`, schoolID)
