@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/edusmarthub/edusmarthub/eventstore"
@@ -177,21 +178,19 @@ func TestLogWaitsForEarlierTransaction(t *testing.T) {
 }
 
 // TestSubscriberNoticesHorizonMove: an append notifies at its commit, but
-// its event is readable only once an older, unrelated transaction ends,
-// which notifies nobody. Polling must pick it up.
+// its event is readable only once an older append ends, which, rolled
+// back, notifies nobody. Polling must pick it up.
 func TestSubscriberNoticesHorizonMove(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	s := postgres.New(pool, postgres.WithPollInterval(30*time.Millisecond))
 	sub := collect(t, s)
 
 	older := begin(t, pool)
-	if _, err := older.Exec(context.Background(), "SELECT pg_current_xact_id()"); err != nil { // takes a transaction ID
-		t.Fatal(err)
-	}
+	appendInTx(t, older, "older")
 	res := appendOne(t, s, "s")
 	time.Sleep(150 * time.Millisecond)
 	if got := sub.positions(); len(got) != 0 {
-		t.Fatalf("subscriber got %v below an open older transaction", got)
+		t.Fatalf("subscriber got %v below an open older append", got)
 	}
 	if err := older.Rollback(context.Background()); err != nil {
 		t.Fatal(err)
@@ -199,6 +198,181 @@ func TestSubscriberNoticesHorizonMove(t *testing.T) {
 	eventually(t, "the event after the horizon moved", func() bool { return len(sub.positions()) == 1 })
 	if got := sub.positions(); got[0] != res.Position {
 		t.Fatalf("got %v, want %d", got, res.Position)
+	}
+}
+
+// TestOtherTransactionsDoNotHoldTheLogBack: a transaction that holds an ID
+// but appends nothing (a read model's, a workflow's, another database's)
+// cannot put an event behind a reader, so readers do not wait for it.
+func TestOtherTransactionsDoNotHoldTheLogBack(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	s := postgres.New(pool)
+	other := begin(t, pool)
+	if _, err := other.Exec(context.Background(), "SELECT pg_current_xact_id()"); err != nil { // takes a transaction ID
+		t.Fatal(err)
+	}
+	res := appendOne(t, s, "s")
+	if got := positions(readAll(t, s, 0)); !reflect.DeepEqual(got, []eventstore.Position{res.Position}) {
+		t.Fatalf("beside an open transaction that appends nothing the log shows %v, want %d", got, res.Position)
+	}
+	if head, err := s.Head(context.Background()); err != nil || head != res.Position {
+		t.Fatalf("Head = %d, %v; want %d", head, err, res.Position)
+	}
+}
+
+// TestAppendMustComeFirstInItsTransaction: readers tell appends apart by
+// the lock an append takes before its transaction ID; an append in a
+// transaction that already has an ID could hide behind a reader, so it is
+// refused, retryable, and writes nothing.
+func TestAppendMustComeFirstInItsTransaction(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	tx := begin(t, pool)
+	if _, err := tx.Exec(context.Background(), "SELECT pg_current_xact_id()"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := tx.Exec(context.Background(), `SELECT eventstore_append('s', -1, $1, $2, $3, $4)`,
+		[]uuid.UUID{uuid.New()}, []string{"test.happened.v1"}, []string{`{}`}, []string{`{"schoolId":"school-1"}`})
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "40001" || !strings.Contains(pgErr.Message, "must come first in its transaction") {
+		t.Fatalf("append after a write: %v; want 40001 saying it must come first", err)
+	}
+	_ = tx.Rollback(context.Background())
+	if got := readAll(t, postgres.New(pool), 0); len(got) != 0 {
+		t.Fatalf("the refused append left %d events", len(got))
+	}
+}
+
+// TestLogNeverSkipsBesideOtherWriters is the contract's never-skips test
+// with other transactions writing all along, as read models and workflows
+// do: they move PostgreSQL's own horizon about, the log's must not follow.
+func TestLogNeverSkipsBesideOtherWriters(t *testing.T) {
+	ctx := t.Context()
+	cfg := pgtest.NewPool(t).Config() // a migrated database
+	cfg.MaxConns = 16                 // the writers, the side writers and the reader each have one
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, err := pool.Exec(ctx, `CREATE TABLE side_writes (n bigint)`); err != nil {
+		t.Fatal(err)
+	}
+	s := postgres.New(pool)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	noiseErrs := make(chan error, 3)
+	for range 3 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+					if _, err := tx.Exec(ctx, `INSERT INTO side_writes VALUES ($1)`, i); err != nil {
+						return err
+					}
+					_, err := tx.Exec(ctx, `SELECT pg_sleep($1)`, float64(i%4)/1000)
+					return err
+				})
+				if err != nil {
+					noiseErrs <- err
+					return
+				}
+			}
+		})
+	}
+
+	const writers, appendsEach, streams = 8, 40, 6
+	var (
+		pollMu sync.Mutex
+		polled []eventstore.RecordedEvent
+	)
+	pollDone := make(chan error, 1)
+	go func() {
+		var after eventstore.Position
+		for {
+			batch, err := s.ReadAll(ctx, after, 5)
+			if err != nil {
+				pollDone <- err
+				return
+			}
+			pollMu.Lock()
+			polled = append(polled, batch...)
+			pollMu.Unlock()
+			if len(batch) > 0 {
+				after = batch[len(batch)-1].Position
+				continue
+			}
+			select {
+			case <-stop:
+				pollDone <- nil
+				return
+			case <-time.After(200 * time.Microsecond):
+			}
+		}
+	}()
+	// Half the writers go through Append; the others call the append
+	// function in a transaction that commits a little later, which opens
+	// the window a reader could skip through.
+	var appenders sync.WaitGroup
+	appendErrs := make(chan error, writers)
+	for w := range writers {
+		appenders.Go(func() {
+			for i := range appendsEach {
+				stream := fmt.Sprintf("s%d", (w+i)%streams)
+				var err error
+				if w%2 == 0 {
+					_, err = s.Append(ctx, stream, eventstore.Any(), []eventstore.EventData{newEvent(i)})
+				} else {
+					err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+						_, err := tx.Exec(ctx, `SELECT eventstore_append($1, -1, $2, $3, $4, $5)`, stream,
+							[]uuid.UUID{uuid.New(), uuid.New()}, []string{"test.happened.v1", "test.happened.v1"},
+							[]string{`{}`, `{}`}, []string{`{"schoolId":"school-1"}`, `{"schoolId":"school-1"}`})
+						time.Sleep(time.Duration(1+i%4) * time.Millisecond)
+						return err
+					})
+				}
+				if err != nil {
+					appendErrs <- err
+					return
+				}
+			}
+		})
+	}
+	appenders.Wait()
+	close(appendErrs)
+	for err := range appendErrs {
+		t.Fatal(err)
+	}
+	stored := readAll(t, s, 0)
+	eventually(t, "the poller to reach the end of the log", func() bool {
+		pollMu.Lock()
+		defer pollMu.Unlock()
+		return len(polled) > 0 && polled[len(polled)-1].Position == stored[len(stored)-1].Position
+	})
+	close(stop)
+	wg.Wait()
+	if err := <-pollDone; err != nil {
+		t.Fatalf("ReadAll: %v", err)
+	}
+	close(noiseErrs)
+	for err := range noiseErrs {
+		t.Fatalf("side writes: %v", err)
+	}
+	if want := writers * appendsEach * 3 / 2; len(stored) != want {
+		t.Fatalf("%d events stored, want %d", len(stored), want)
+	}
+	if got, want := positions(polled), positions(stored); !reflect.DeepEqual(got, want) {
+		t.Fatalf("the poller read %d events, the log holds %d: the poller skipped or repeated some", len(got), len(want))
+	}
+	last := map[string]uint64{}
+	for _, e := range polled {
+		if e.Version != last[e.StreamID]+1 {
+			t.Fatalf("stream %s: version %d after %d", e.StreamID, e.Version, last[e.StreamID])
+		}
+		last[e.StreamID] = e.Version
 	}
 }
 
@@ -213,13 +387,11 @@ func TestSubscriberLooksAgainSoonForACommittedEvent(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // let it read the empty log
 
 	older := begin(t, pool)
-	if _, err := older.Exec(context.Background(), "SELECT pg_current_xact_id()"); err != nil {
-		t.Fatal(err)
-	}
+	appendInTx(t, older, "older")
 	res := appendOne(t, s, "s")
 	time.Sleep(100 * time.Millisecond)
 	if got := sub.positions(); len(got) != 0 {
-		t.Fatalf("subscriber got %v below an open older transaction", got)
+		t.Fatalf("subscriber got %v below an open older append", got)
 	}
 	if err := older.Rollback(context.Background()); err != nil {
 		t.Fatal(err)
@@ -249,7 +421,8 @@ func TestNotificationWakesSubscriber(t *testing.T) {
 // ID is older than the stream's last append (it took the ID, then another
 // append to the stream committed first) must not commit, or the stream's
 // versions would appear out of order in the log. It is retried in a new
-// transaction.
+// transaction. (Since 00006 any append in a transaction that already has
+// an ID is refused the same way, first thing.)
 func TestAppendRetriesWhenItsTransactionIsOlder(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	other := postgres.New(pool)

@@ -9,16 +9,17 @@
 // commit after one that inserted position 8. A reader that resumed "after
 // 8" would skip 7. Instead every event records the inserting transaction's
 // ID (pg_current_xact_id(), an xid8), and the log is read in (tx_id,
-// position) order, only below the oldest transaction still running
-// (pg_snapshot_xmin of the current snapshot). Every transaction with a
-// smaller ID has finished, so nothing can appear later before the point a
-// reader has reached, and no event is skipped.
+// position) order, only below the horizon: the oldest ID of a running
+// transaction that appends events (eventstore_horizon, migration 00006).
+// Every append with a smaller ID has finished, so nothing can appear later
+// before the point a reader has reached, and no event is skipped.
 //
-// Visibility lags commit while an older transaction runs: an event is in
-// the log once every transaction that started writing before it has
-// finished, in any database of the cluster (transaction IDs are
-// cluster-wide). Long transactions elsewhere in the cluster delay readers;
-// they never make them skip.
+// Visibility lags commit while an older append runs: an event is in the
+// log once every append that took its transaction ID before it has
+// finished. Other transactions (read models, workflows, reports, in any
+// database of the cluster) do not delay readers: an append is a statement
+// of its own that takes its append lock before its transaction ID, so
+// readers tell appends apart by their locks.
 //
 // A position that Append returned may not be readable yet, and the events
 // before it in log order may still be pending: ReadAll and SubscribeAll
@@ -448,10 +449,14 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 // the largest position handed out: a reader that has processed Head has
 // seen the whole log as of now.
 func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
+	h, err := Horizon(ctx, s.pool)
+	if err != nil {
+		return 0, fmt.Errorf("eventstore/postgres: head: %w", err)
+	}
 	var pos int64
-	err := s.pool.QueryRow(ctx, `SELECT position FROM events
-		WHERE tx_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
-		ORDER BY tx_id DESC, position DESC LIMIT 1`).Scan(&pos)
+	err = s.pool.QueryRow(ctx, `SELECT position FROM events
+		WHERE tx_id < $1::text::xid8
+		ORDER BY tx_id DESC, position DESC LIMIT 1`, h).Scan(&pos)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
@@ -494,16 +499,33 @@ type loggedEvent struct {
 	tx string
 }
 
+// Horizon is the log's horizon now (eventstore_horizon), a transaction ID
+// as text. Below it, a statement that starts after this call sees every
+// event the log will ever hold there; a statement that started before
+// may not, so read the log after, not with it.
+func Horizon(ctx context.Context, db interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}) (string, error) {
+	var h string
+	if err := db.QueryRow(ctx, `SELECT eventstore_horizon()::text`).Scan(&h); err != nil {
+		return "", fmt.Errorf("log horizon: %w", err)
+	}
+	return h, nil
+}
+
 // readLog returns the events after from, in log order, that every later
-// reader will see in the same place: those of transactions older than the
-// oldest one still running. The horizon is computed once per statement
-// (the sub-select), so it also bounds the index scan.
+// reader will see in the same place: those below the horizon, read by a
+// statement after the one that found it.
 func (s *Store) readLog(ctx context.Context, from cursor, limit int) ([]loggedEvent, error) {
+	h, err := Horizon(ctx, s.pool)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore/postgres: read log: %w", err)
+	}
 	rows, err := s.pool.Query(ctx, selectEvent+`
-		WHERE tx_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
-		  AND (tx_id, position) > ($1::text::xid8, $2)
+		WHERE tx_id < $1::text::xid8
+		  AND (tx_id, position) > ($2::text::xid8, $3)
 		ORDER BY events.tx_id, events.position
-		LIMIT $3`, from.tx, from.position, sqlLimit(limit))
+		LIMIT $4`, h, from.tx, from.position, sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("eventstore/postgres: read log: %w", err)
 	}

@@ -613,8 +613,8 @@ func (s *System) WaitInbox(t *testing.T, school, recipientKind, recipientID stri
 // is done (deadlines aside).
 //
 // "Every committed event" is not the relay's Head: the relay publishes
-// only below the oldest transaction running in the cluster, so while
-// another test's transaction is open, events committed after it are not
+// only below the log's horizon, so while an older append (another
+// test's, in the same cluster) is open, events committed after it are not
 // published yet, and Head (bound the same way) does not count them.
 func (s *System) Settle(t *testing.T) {
 	t.Helper()

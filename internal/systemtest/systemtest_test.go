@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/edusmarthub/edusmarthub/commands"
 	"github.com/edusmarthub/edusmarthub/domain"
 	"github.com/edusmarthub/edusmarthub/internal/pgtest"
@@ -123,9 +125,9 @@ func TestHarnessRunsAWorkflowEndToEnd(t *testing.T) {
 	}
 }
 
-// Settle waits for events that an open transaction elsewhere in the
-// cluster keeps the relay from publishing (it publishes only below the
-// oldest running transaction): a test that settles must see them applied.
+// Settle waits for events that an open append elsewhere in the cluster
+// keeps the relay from publishing (it publishes only below the log's
+// horizon): a test that settles must see them applied.
 func TestSettleWaitsForEventsBehindAnOpenTransaction(t *testing.T) {
 	sys := systemtest.Start(t, systemtest.Options{
 		Sagas: func(d sagas.Deps) []sagas.Saga { return nil },
@@ -136,13 +138,14 @@ func TestSettleWaitsForEventsBehindAnOpenTransaction(t *testing.T) {
 		http.StatusCreated, &school)
 	sys.Settle(t)
 
-	// A transaction with an ID, open while the teacher is created.
+	// An append, open while the teacher is created.
 	tx, err := sys.Pool.Begin(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(context.WithoutCancel(t.Context()))
-	if _, err := tx.Exec(t.Context(), `SELECT pg_current_xact_id()`); err != nil {
+	if _, err := tx.Exec(t.Context(), `SELECT eventstore_append('held', -1, $1, $2, $3, $4)`,
+		[]uuid.UUID{uuid.New()}, []string{"test.held.v1"}, []string{`{}`}, []string{`{"schoolId":"elsewhere"}`}); err != nil {
 		t.Fatal(err)
 	}
 	admin := sys.Token(commands.RoleSchoolAdmin, school.ID, "")
