@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -201,4 +202,13 @@ func Validate(stream string, events []EventData) error {
 		seen[e.ID] = struct{}{}
 	}
 	return nil
+}
+
+// Category is the kind of a stream: the part of its ID before the first
+// "-" ("teacher" for teacher-<id>), or the whole ID when it has none.
+func Category(stream string) string {
+	if i := strings.IndexByte(stream, '-'); i >= 0 {
+		return stream[:i]
+	}
+	return stream
 }

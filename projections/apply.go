@@ -103,6 +103,13 @@ func (r *Registry) ApplyBatch(ctx context.Context, name string, evs []eventstore
 			return fmt.Errorf("%w: event %s (%s) has no stream or version", ErrInvalidEvent, ev.ID, ev.Type)
 		}
 	}
+	if e.streams != nil {
+		// Streams not followed: nothing to apply or record.
+		evs = slices.DeleteFunc(slices.Clone(evs), func(ev eventstore.RecordedEvent) bool { return !e.follows(ev.StreamID) })
+		if len(evs) == 0 {
+			return nil
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

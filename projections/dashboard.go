@@ -36,6 +36,12 @@ func (dashboardProjection) Channels() []domain.Channel {
 		domain.ChannelAIServices}
 }
 
+// StreamCategories: what the dashboard counts; not, among others, the risk
+// profiles that are most of the ai_services channel.
+func (dashboardProjection) StreamCategories() []string {
+	return []string{"teacher", "class", "student", "attendance", "intervention"}
+}
+
 func (dashboardProjection) Schema() string {
 	return `
 CREATE TABLE IF NOT EXISTS teachers (

@@ -32,6 +32,10 @@ func (examsProjection) Channels() []domain.Channel {
 	return []domain.Channel{domain.ChannelPerformance, domain.ChannelStudent}
 }
 
+// StreamCategories: the exam cycles, and the students for the copy of
+// them; not the students' performance records, most of the channel.
+func (examsProjection) StreamCategories() []string { return []string{"exam", "student"} }
+
 func (examsProjection) Schema() string {
 	return `
 CREATE TABLE IF NOT EXISTS exams (

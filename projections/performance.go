@@ -24,6 +24,10 @@ func (performanceProjection) Channels() []domain.Channel {
 	return []domain.Channel{domain.ChannelPerformance, domain.ChannelStudent}
 }
 
+// StreamCategories: the students' records, and the students themselves
+// for the copy of them; not exam cycles or classes.
+func (performanceProjection) StreamCategories() []string { return []string{"performance", "student"} }
+
 func (performanceProjection) Schema() string {
 	return `
 CREATE TABLE IF NOT EXISTS assessments (

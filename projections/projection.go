@@ -60,6 +60,17 @@ type Projection interface {
 	Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error
 }
 
+// StreamFollower is optionally implemented by a projection that reads only
+// some kinds of streams of its channels: their categories, the part of a
+// stream ID before its first "-" ("exam" of exam-<id>). The runner does
+// not apply the events of other streams nor record their versions: no
+// transaction, no applied row, and a read-your-writes wait on such a
+// stream is met at once. Streams are followed whole, so the versions of a
+// followed stream have no gaps. Without it, every stream is followed.
+type StreamFollower interface {
+	StreamCategories() []string
+}
+
 // SchemaVersioner is optionally implemented by a projection whose Schema or
 // Apply changed in a way that needs the tables rebuilt: when the number
 // differs from the one recorded with the live schema, `serve` rebuilds the

@@ -482,7 +482,7 @@ func (b *builder) applyLogBatch(ctx context.Context, lb logBatch) (err error) {
 // their streams.
 func (b *builder) applyEvents(ctx context.Context, ptx *pipeTx, lb logBatch) error {
 	for j, ev := range lb.events {
-		if !b.e.consumes(ev.Type) {
+		if !b.e.wants(ev) {
 			continue
 		}
 		if err := applyOne(ctx, ptx, b.e, ev); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -178,7 +179,8 @@ type entry struct {
 	name     string
 	version  int
 	channels map[domain.Channel]bool
-	live     string // schema names
+	streams  map[string]bool // the stream categories followed; nil: all
+	live     string          // schema names
 	rebuild  string
 	old      string
 	queue    applyQueue // live events waiting to be applied
@@ -189,6 +191,25 @@ type entry struct {
 func (e *entry) consumes(eventType string) bool {
 	ch, ok := domain.ChannelOf(eventType)
 	return ok && e.channels[ch]
+}
+
+// follows reports whether the projection keeps track of a stream
+// (StreamFollower).
+func (e *entry) follows(stream string) bool {
+	return e.streams == nil || e.streams[eventstore.Category(stream)]
+}
+
+// wants reports whether the projector is given ev.
+func (e *entry) wants(ev eventstore.RecordedEvent) bool {
+	return e.consumes(ev.Type) && e.follows(ev.StreamID)
+}
+
+// followed lists the stream categories followed, sorted; nil: all.
+func (e *entry) followed() []string {
+	if e.streams == nil {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(e.streams))
 }
 
 var validName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -234,6 +255,18 @@ func NewRegistry(cfg Config, projections ...Projection) (*Registry, error) {
 				errs = append(errs, fmt.Errorf("projections: %s: unknown channel %q", name, ch))
 			}
 			e.channels[ch] = true
+		}
+		if f, ok := p.(StreamFollower); ok {
+			e.streams = map[string]bool{}
+			for _, c := range f.StreamCategories() {
+				if c == "" || strings.Contains(c, "-") {
+					errs = append(errs, fmt.Errorf("projections: %s: stream category %q: want a stream ID's part before its first \"-\"", name, c))
+				}
+				e.streams[c] = true
+			}
+			if len(e.streams) == 0 {
+				errs = append(errs, fmt.Errorf("projections: %s follows no stream category", name))
+			}
 		}
 		r.all = append(r.all, e)
 		r.byName[name] = e
@@ -399,7 +432,7 @@ func (r *Registry) createSchema(ctx context.Context, e *entry, schema string, co
 
 // applyOne hands an event to the projector if it is of its channels.
 func applyOne(ctx context.Context, ptx *pipeTx, e *entry, ev eventstore.RecordedEvent) error {
-	if !e.consumes(ev.Type) {
+	if !e.wants(ev) {
 		return nil
 	}
 	ptx.during(describe(ev))

@@ -491,6 +491,58 @@ func TestApplyIgnoresEventsOfOtherChannelsButCountsTheirVersions(t *testing.T) {
 	}
 }
 
+// schoolsLedger is the ledger following only the schools' streams.
+type schoolsLedger struct{ ledger }
+
+func (schoolsLedger) StreamCategories() []string { return []string{"school"} }
+
+// TestStreamFollowerSkipsOtherStreams: a projection that follows some
+// stream categories neither applies nor records the events of other
+// streams of its channels, live or rebuilt; a read-your-writes wait on
+// such a stream is met at once, and they are not lag.
+func TestStreamFollowerSkipsOtherStreams(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, schoolsLedger{ledger{name: "ledger"}})
+	_, results := e.school(2)
+	log := e.log()
+	e.apply(e.reg, "ledger", log)
+
+	applied := e.applied("ledger")
+	if len(applied) != 1 || applied[results[0].Stream] != int64(results[0].Version) {
+		t.Errorf("applied = %v, want only the school's stream %s", applied, results[0].Stream)
+	}
+	if got := e.rows("ledger", "schools"); len(got) != 1 {
+		t.Errorf("schools = %v, want the one school", got)
+	}
+	if got := e.rows("ledger", "teachers"); len(got) != 0 {
+		t.Errorf("teachers = %v, want none: their streams are not followed", got)
+	}
+
+	teacher := results[1]
+	if err := e.reg.WaitApplied(context.Background(), []string{"ledger"},
+		[]projections.StreamVersion{{Stream: teacher.Stream, Version: teacher.Version}}, 0); err != nil {
+		t.Errorf("wait on a stream not followed: %v", err)
+	}
+	st, err := e.reg.StatusOf(context.Background(), "ledger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Lag != 0 {
+		t.Errorf("lag = %d, want 0: the teachers' events are not the projection's", st.Lag)
+	}
+
+	live := e.sums(e.reg, "ledger")
+	if _, err := e.reg.Rebuild(context.Background(), []string{"ledger"}, projections.RebuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.sums(e.reg, "ledger"); !maps.Equal(got, live) {
+		t.Errorf("after rebuild %v, live %v", got, live)
+	}
+	if got := e.applied("ledger"); !maps.Equal(got, applied) {
+		t.Errorf("applied after rebuild = %v, live %v", got, applied)
+	}
+}
+
 func TestApplyRejectsWhatCanNeverApply(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, ledger{name: "ledger"})
@@ -863,13 +915,23 @@ func TestSetupBuildsNewAndChangedProjections(t *testing.T) {
 
 func TestNewRegistryValidates(t *testing.T) {
 	t.Parallel()
-	_, err := projections.NewRegistry(projections.Config{}, ledger{name: "Bad-Name"}, ledger{name: "a__b"}, ledger{name: "ok"}, ledger{name: "ok"}, nil)
-	for _, want := range []string{"Config.DB", "Config.Store", `"Bad-Name"`, `"a__b"`, `"ok" registered twice`, "projection 4 is nil"} {
+	_, err := projections.NewRegistry(projections.Config{}, ledger{name: "Bad-Name"}, ledger{name: "a__b"}, ledger{name: "ok"}, ledger{name: "ok"}, nil,
+		followsNothing{ledger{name: "lost"}}, followsBadly{ledger{name: "dashed"}})
+	for _, want := range []string{"Config.DB", "Config.Store", `"Bad-Name"`, `"a__b"`, `"ok" registered twice`, "projection 4 is nil",
+		"lost follows no stream category", `dashed: stream category "school-1"`, `dashed: stream category ""`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not mention %s", err, want)
 		}
 	}
 }
+
+type followsNothing struct{ ledger }
+
+func (followsNothing) StreamCategories() []string { return nil }
+
+type followsBadly struct{ ledger }
+
+func (followsBadly) StreamCategories() []string { return []string{"school-1", ""} }
 
 func TestWaitApplied(t *testing.T) {
 	t.Parallel()

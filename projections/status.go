@@ -178,20 +178,23 @@ func (r *Registry) Outdated(ctx context.Context, name string) (bool, error) {
 }
 
 // LagCounter counts the events of the given types that follow position
-// after in the event store.
-type LagCounter func(ctx context.Context, after eventstore.Position, types []string) (int64, error)
+// after in the event store, in streams of the given categories (nil: in
+// every stream).
+type LagCounter func(ctx context.Context, after eventstore.Position, types, categories []string) (int64, error)
 
 // PostgresLag counts in the PostgreSQL event store's table, in db's
 // database (an index range scan from after).
 func PostgresLag(db *pgxpool.Pool) LagCounter {
-	return func(ctx context.Context, after eventstore.Position, types []string) (int64, error) {
+	return func(ctx context.Context, after eventstore.Position, types, categories []string) (int64, error) {
 		var n int64
-		err := db.QueryRow(ctx, `SELECT count(*) FROM events WHERE position > $1 AND type = ANY($2)`, int64(after), types).Scan(&n)
+		err := db.QueryRow(ctx, `SELECT count(*) FROM events WHERE position > $1 AND type = ANY($2)
+			AND ($3::text[] IS NULL OR split_part(stream_id, '-', 1) = ANY($3))`, int64(after), types, categories).Scan(&n)
 		return n, err
 	}
 }
 
-// lag counts the events of e's channels after position; -1 if unknown.
+// lag counts the events of e's channels and streams after position; -1
+// if unknown.
 func (r *Registry) lag(ctx context.Context, e *entry, after eventstore.Position) (int64, error) {
 	if r.cfg.Lag == nil {
 		return -1, nil
@@ -202,7 +205,7 @@ func (r *Registry) lag(ctx context.Context, e *entry, after eventstore.Position)
 			types = append(types, t)
 		}
 	}
-	return r.cfg.Lag(ctx, after, types)
+	return r.cfg.Lag(ctx, after, types, e.followed())
 }
 
 // buildRunning reports whether some session holds e's build lock.

@@ -80,6 +80,9 @@ func (r *Registry) WaitApplied(ctx context.Context, projections []string, tokens
 			if t.Stream == "" || t.Version == 0 {
 				return fmt.Errorf("projections: read-your-writes token %q has no stream or version", t.String())
 			}
+			if !e.follows(t.Stream) {
+				continue // never applied: nothing to wait for
+			}
 			if t.Version > w.need[t.Stream] {
 				if _, dup := w.need[t.Stream]; !dup {
 					w.streams = append(w.streams, t.Stream)
@@ -174,7 +177,7 @@ func (r *Registry) lastConsumed(ctx context.Context, e *entry, stream string, ap
 	}
 	last := applied
 	for _, ev := range events {
-		if ev.Version <= need && e.consumes(ev.Type) {
+		if ev.Version <= need && e.wants(ev) {
 			last = ev.Version
 		}
 	}

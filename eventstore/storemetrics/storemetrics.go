@@ -6,7 +6,6 @@ package storemetrics
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,8 +82,8 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 // Category is a stream's kind, the part of its name before the first "-"
 // ("teacher-<id>" is "teacher"): a label of bounded cardinality.
 func Category(stream string) string {
-	if i := strings.IndexByte(stream, '-'); i > 0 {
-		return stream[:i]
+	if c := eventstore.Category(stream); c != "" && c != stream {
+		return c
 	}
 	return "other"
 }
