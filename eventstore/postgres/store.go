@@ -17,9 +17,9 @@
 // Visibility lags commit while an older append runs: an event is in the
 // log once every append that took its transaction ID before it has
 // finished. Other transactions (read models, workflows, reports, in any
-// database of the cluster) do not delay readers: an append is a statement
-// of its own that takes its append lock before its transaction ID, so
-// readers tell appends apart by their locks.
+// database of the cluster) do not delay readers: an append must be the
+// first statement of its transaction, so it takes its append lock before
+// its transaction ID, and readers tell appends apart by their locks.
 //
 // A position that Append returned may not be readable yet, and the events
 // before it in log order may still be pending: ReadAll and SubscribeAll
