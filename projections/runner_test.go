@@ -527,8 +527,9 @@ func TestStreamFollowerSkipsOtherStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Lag != 0 {
-		t.Errorf("lag = %d, want 0: the teachers' events are not the projection's", st.Lag)
+	if st.Lag != 0 || !slices.Equal(st.StreamCategories, []string{"school"}) {
+		t.Errorf("status: lag %d, stream categories %v; want 0 (the teachers' events are not the projection's) and [school]",
+			st.Lag, st.StreamCategories)
 	}
 
 	live := e.sums(e.reg, "ledger")

@@ -36,7 +36,10 @@ type Status struct {
 	Name     string           `json:"name"`
 	Schema   string           `json:"schema"`
 	Channels []domain.Channel `json:"channels"`
-	State    State            `json:"state"`
+	// StreamCategories are the kinds of streams of those channels it
+	// follows (StreamFollower); empty: all of them.
+	StreamCategories []string `json:"streamCategories,omitempty"`
+	State            State    `json:"state"`
 	// SchemaVersion is the code's; BuiltVersion the tables'.
 	SchemaVersion int        `json:"schemaVersion"`
 	BuiltVersion  int        `json:"builtVersion"`
@@ -49,7 +52,8 @@ type Status struct {
 	AppliedAt *time.Time          `json:"appliedAt,omitempty"`
 	// Head is the event store's head position.
 	Head eventstore.Position `json:"head"`
-	// Lag counts the events of its channels in the store after Position:
+	// Lag counts the events of its channels (and stream categories) in
+	// the store after Position:
 	// 0 when it is caught up. Kafka delivers partitions in parallel, so an
 	// event before Position may still be on its way: it is not counted, an
 	// approximation that errs on the short side by at most the messages
@@ -98,7 +102,8 @@ func (r *Registry) StatusOf(ctx context.Context, name string) (Status, error) {
 }
 
 func (r *Registry) status(ctx context.Context, e *entry, head eventstore.Position) (Status, error) {
-	s := Status{Name: e.name, Schema: e.live, Channels: e.p.Channels(), SchemaVersion: e.version, Head: head, Lag: -1}
+	s := Status{Name: e.name, Schema: e.live, Channels: e.p.Channels(), StreamCategories: e.followed(), SchemaVersion: e.version,
+		Head: head, Lag: -1}
 	fail := func(err error) (Status, error) {
 		return Status{}, fmt.Errorf("projections: status of %s: %w", e.name, err)
 	}
