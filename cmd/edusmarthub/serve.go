@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,7 +48,7 @@ EDUSMARTHUB_SHUTDOWN_TIMEOUT to finish, then the database is closed.`,
 // serve runs the service until ctx is cancelled (a signal), then shuts
 // down in order: HTTP first, so no request finds the database gone.
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) (err error) {
-	logger.Info("starting edusmarthub", "version", buildVersion(), "config", cfg)
+	logger.Info("starting edusmarthub", "version", buildVersion(), "config", cfg, "gomaxprocs", schedulerHeadroom())
 	secret, err := jwtSecret(cfg)
 	if err != nil {
 		return err
@@ -220,4 +222,20 @@ func expireIdempotencyKeys(ctx context.Context, api *httpapi.Server, logger *slo
 		case <-t.C:
 		}
 	}
+}
+
+// schedulerHeadroom gives serve twice the Ps of Go's default (one per CPU
+// the process may use) unless GOMAXPROCS is set, and returns the number.
+// serve's goroutines mostly wait on PostgreSQL and Kafka, which share the
+// host's cores with it: with one P per core, a goroutine woken while the OS
+// runs PostgreSQL on those cores waits in Go's run queue behind the
+// goroutines on the descheduled threads; with twice the Ps the OS runs it.
+// Measured at 500 commands/s on 2 cores (cmd/projbench, runs alternated):
+// p99 command-to-visible 78-118 ms (median 110) with 2 Ps, 67-119 ms
+// (median 81) with 4.
+func schedulerHeadroom() int {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(2 * runtime.GOMAXPROCS(0))
+	}
+	return runtime.GOMAXPROCS(0)
 }
