@@ -3,6 +3,7 @@ package systemtest_test
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,7 +144,11 @@ func TestSettleWaitsForEventsBehindAnOpenTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback(context.WithoutCancel(t.Context()))
+	// Rolled back once, by the goroutine below or at the end of the test.
+	var rollback sync.Once
+	rolledBack := make(chan struct{})
+	release := func() { _ = tx.Rollback(context.WithoutCancel(t.Context())); close(rolledBack) }
+	t.Cleanup(func() { rollback.Do(release) })
 	if _, err := tx.Exec(t.Context(), `SELECT eventstore_append('held', -1, $1, $2, $3, $4)`,
 		[]uuid.UUID{uuid.New()}, []string{"test.held.v1"}, []string{`{}`}, []string{`{"schoolId":"elsewhere"}`}); err != nil {
 		t.Fatal(err)
@@ -154,15 +159,13 @@ func TestSettleWaitsForEventsBehindAnOpenTransaction(t *testing.T) {
 		"name": "Ada Lovelace", "email": "ada@hillside.example", "subjects": []string{"mathematics"},
 		"preferences": map[string]any{"maxClassesPerDay": 4},
 	}, http.StatusCreated, &teacher)
-	released := make(chan struct{})
 	go func() {
-		defer close(released)
 		time.Sleep(300 * time.Millisecond)
-		_ = tx.Rollback(context.WithoutCancel(t.Context()))
+		rollback.Do(release)
 	}()
 	sys.Settle(t)
 	select {
-	case <-released:
+	case <-rolledBack:
 	default:
 		t.Fatal("Settle returned while the open transaction held the teacher's event back")
 	}
