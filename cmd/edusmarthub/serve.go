@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"runtime"
 	"time"
 
@@ -40,6 +39,8 @@ EDUSMARTHUB_SHUTDOWN_TIMEOUT to finish, then the database is closed.`,
 			if err != nil {
 				return err
 			}
+			procs := schedulerHeadroom(a.environ)
+			logger.Info("scheduler", "gomaxprocs", procs)
 			return serve(cmd.Context(), cfg, logger)
 		},
 	}
@@ -48,7 +49,7 @@ EDUSMARTHUB_SHUTDOWN_TIMEOUT to finish, then the database is closed.`,
 // serve runs the service until ctx is cancelled (a signal), then shuts
 // down in order: HTTP first, so no request finds the database gone.
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) (err error) {
-	logger.Info("starting edusmarthub", "version", buildVersion(), "config", cfg, "gomaxprocs", schedulerHeadroom())
+	logger.Info("starting edusmarthub", "version", buildVersion(), "config", cfg)
 	secret, err := jwtSecret(cfg)
 	if err != nil {
 		return err
@@ -224,8 +225,13 @@ func expireIdempotencyKeys(ctx context.Context, api *httpapi.Server, logger *slo
 	}
 }
 
+// defaultProcs is Go's GOMAXPROCS as the process started.
+var defaultProcs = runtime.GOMAXPROCS(0)
+
 // schedulerHeadroom gives serve twice the Ps of Go's default (one per CPU
-// the process may use) unless GOMAXPROCS is set, and returns the number.
+// the process may use) unless GOMAXPROCS is set in environ, and returns the
+// number. It is idempotent: a second serve in the process (tests) sets the
+// same number.
 // serve's goroutines mostly wait on PostgreSQL and Kafka, which share the
 // host's cores with it: with one P per core, a goroutine woken while the OS
 // runs PostgreSQL on those cores waits in Go's run queue behind the
@@ -233,9 +239,9 @@ func expireIdempotencyKeys(ctx context.Context, api *httpapi.Server, logger *slo
 // Measured at 500 commands/s on 2 cores (cmd/projbench, runs alternated):
 // p99 command-to-visible 78-118 ms (median 110) with 2 Ps, 67-119 ms
 // (median 81) with 4.
-func schedulerHeadroom() int {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(2 * runtime.GOMAXPROCS(0))
+func schedulerHeadroom(environ map[string]string) int {
+	if environ["GOMAXPROCS"] == "" {
+		runtime.GOMAXPROCS(2 * defaultProcs)
 	}
 	return runtime.GOMAXPROCS(0)
 }
