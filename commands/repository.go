@@ -137,13 +137,14 @@ func load[A domain.Aggregate](ctx context.Context, r *Repository, blank A, c *re
 		}
 		c.put(stream, recs)
 	}
-	return rehydrate(blank, recs, decoded)
+	agg, err := rehydrate(blank, recs, decoded)
+	return agg, recs, err
 }
 
 // rehydrate rebuilds blank from its stream's records, decoded unless
 // decoded holds them already (only events no aggregate can change are
 // shared: see streamCache).
-func rehydrate[A domain.Aggregate](blank A, recs []eventstore.RecordedEvent, decoded []domain.Event) (A, []eventstore.RecordedEvent, error) {
+func rehydrate[A domain.Aggregate](blank A, recs []eventstore.RecordedEvent, decoded []domain.Event) (A, error) {
 	stream := blank.StreamID()
 	history := decoded
 	if len(history) != len(recs) {
@@ -151,7 +152,7 @@ func rehydrate[A domain.Aggregate](blank A, recs []eventstore.RecordedEvent, dec
 		for _, rec := range recs {
 			e, err := domain.DecodeEvent(rec.Type, rec.Data)
 			if err != nil {
-				return blank, nil, fmt.Errorf("stream %s version %d: %w", stream, rec.Version, err)
+				return blank, fmt.Errorf("stream %s version %d: %w", stream, rec.Version, err)
 			}
 			history = append(history, e)
 		}
@@ -160,7 +161,7 @@ func rehydrate[A domain.Aggregate](blank A, recs []eventstore.RecordedEvent, dec
 	if n := len(recs); n > 0 {
 		version = recs[n-1].Version
 	}
-	return domain.Rehydrate(blank, history, version), recs, nil
+	return domain.Rehydrate(blank, history, version), nil
 }
 
 // Update runs one command against one aggregate: load, decide, append with
@@ -197,7 +198,7 @@ func Update[A domain.Aggregate](ctx context.Context, r *Repository, m Meta, blan
 		if recs, decoded, err = r.readStream(ctx, stream, recs, decoded); err != nil {
 			return Result{}, err
 		}
-		agg, _, err := rehydrate(blank(), recs, decoded)
+		agg, err := rehydrate(blank(), recs, decoded)
 		if err != nil {
 			return Result{}, err
 		}

@@ -204,6 +204,3 @@ func valuesOnly(t reflect.Type) bool {
 	}
 	return false
 }
-
-// valuesOnlyOf is valuesOnly of v's type.
-func valuesOnlyOf(v any) bool { return valuesOnly(reflect.TypeOf(v)) }

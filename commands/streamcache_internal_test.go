@@ -1,12 +1,16 @@
 package commands
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/edusmarthub/edusmarthub/domain"
 	"github.com/edusmarthub/edusmarthub/eventstore"
 )
+
+// valuesOnlyOf is valuesOnly of v's type.
+func valuesOnlyOf(v any) bool { return valuesOnly(reflect.TypeOf(v)) }
 
 // Only events made of values are shared between aggregates: an aggregate
 // may keep a slice or map of its event and change it later.
