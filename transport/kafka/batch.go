@@ -53,24 +53,29 @@ func newBatchConsumer(r *Router, h Handler, group string) *batchConsumer {
 // is tried again (Watermill's nack resend wait).
 const batchRetryWait = 100 * time.Millisecond
 
-// run consumes until ctx ends, joining the group again after failures.
+// maxBatchRejoinWait bounds the wait before joining again.
+const maxBatchRejoinWait = 10 * time.Second
+
+// run consumes until ctx ends, joining the group again after failures
+// (the relay's backoff: doubling, and from the start again after a
+// client that had been working a while).
 func (b *batchConsumer) run(ctx context.Context) {
 	log := b.r.log.With("handler", b.h.Name, "consumer_group", b.group)
 	wait := batchRetryWait
 	for ctx.Err() == nil {
+		start := time.Now()
 		err := b.consume(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("kafka: batch consumer failed; joining again", "err", err, "in", wait.String())
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
+		if time.Since(start) > 4*maxBatchRejoinWait {
+			wait = batchRetryWait
 		}
-		wait = min(2*wait, 10*time.Second)
+		log.Warn("kafka: batch consumer failed; joining again", "err", err, "in", wait.String())
+		if !sleep(ctx, wait) {
+			return
+		}
+		wait = min(2*wait, maxBatchRejoinWait)
 	}
 }
 
@@ -171,16 +176,15 @@ func (c *consumer) handleBatch(ctx context.Context, batch []*sarama.ConsumerMess
 		err := c.attemptBatch(ctx, events)
 		if err == nil {
 			took := time.Since(start).Seconds()
+			c.r.metrics.messages.WithLabelValues(c.h.Name, outcomeOK).Add(float64(len(batch)))
+			duration := c.r.metrics.duration.WithLabelValues(c.h.Name)
 			for range batch {
-				c.r.metrics.messages.WithLabelValues(c.h.Name, outcomeOK).Inc()
-				c.r.metrics.duration.WithLabelValues(c.h.Name).Observe(took)
+				duration.Observe(took) // one per message, as Handle's
 			}
 			return true
 		}
 		if ctx.Err() != nil {
-			for range batch {
-				c.r.metrics.messages.WithLabelValues(c.h.Name, outcomeRequeued).Inc()
-			}
+			c.r.metrics.messages.WithLabelValues(c.h.Name, outcomeRequeued).Add(float64(len(batch)))
 			return false
 		}
 		c.r.metrics.retries.WithLabelValues(c.h.Name).Inc()
@@ -196,19 +200,12 @@ func (c *consumer) handleBatch(ctx context.Context, batch []*sarama.ConsumerMess
 				break
 			}
 			if ctx.Err() != nil {
-				for range msgs[i+1:] {
-					c.r.metrics.messages.WithLabelValues(c.h.Name, outcomeRequeued).Inc()
-				}
+				c.r.metrics.messages.WithLabelValues(c.h.Name, outcomeRequeued).Add(float64(len(msgs) - i - 1))
 				return false
 			}
 			// The dead-letter topic could not be written: the message
 			// stays where it is and is tried again.
-			t := time.NewTimer(batchRetryWait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-			case <-t.C:
-			}
+			sleep(ctx, batchRetryWait)
 		}
 	}
 	return true

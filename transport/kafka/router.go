@@ -223,7 +223,6 @@ type Router struct {
 	log         *slog.Logger
 	metrics     *consumerMetrics
 	wm          *message.Router
-	wmHandlers  int // handlers that run on wm (the others batch)
 	subscribers []*wmkafka.Subscriber
 	batchers    []*batchConsumer
 	consumerCfg *sarama.Config
@@ -285,7 +284,6 @@ func NewRouterWithConfig(cfg RouterConfig, handlers ...Handler) (*Router, error)
 			r.batchers = append(r.batchers, newBatchConsumer(r, h, group))
 			continue
 		}
-		r.wmHandlers++
 		sub, err := wmkafka.NewSubscriber(wmkafka.SubscriberConfig{
 			Brokers:               cfg.Kafka.Brokers,
 			Unmarshaler:           Marshaler{},
@@ -366,7 +364,7 @@ func (r *Router) Run(ctx context.Context) (err error) {
 			r.log.Warn("kafka router: batch handlers did not stop in time", "timeout", r.cfg.CloseTimeout.String())
 		}
 	}()
-	if r.wmHandlers == 0 {
+	if len(r.subscribers) == 0 { // every handler batches: nothing runs on wm
 		close(r.running)
 		<-ctx.Done()
 		r.log.Info("kafka router stopped", "handlers", names)
