@@ -560,6 +560,10 @@ func (b *builder) finishReplay(ctx context.Context) error {
 // transaction holding the projection's apply lock exclusively.
 func (b *builder) swap(ctx context.Context) (err error) {
 	e := b.e
+	// The catch-up sequences the log as the replay's reader did, on a copy
+	// of its stream versions: other projections catch up at the same time.
+	// Copied before the lock, which pauses this projection's live applies.
+	b.log = b.log.clone()
 	tx, err := b.r.cfg.DB.Begin(ctx)
 	if err != nil {
 		return err
@@ -574,9 +578,6 @@ func (b *builder) swap(ctx context.Context) (err error) {
 		return err
 	}
 	ptx := newPipeTx(tx)
-	// The catch-up sequences the log as the replay's reader did, on a copy
-	// of its stream versions: other projections catch up at the same time.
-	b.log = b.log.clone()
 	for {
 		batch, err := b.r.cfg.Store.ReadAll(ctx, b.from, b.r.cfg.RebuildBatch)
 		if err != nil {
