@@ -10,17 +10,16 @@ import (
 )
 
 // dashboardProjection feeds the school dashboard: headcounts of students,
-// teachers and classes, attendance registers (for the weekly rate trend)
-// and interventions opened and closed. It keeps its own slim copy of each
-// fact, one table per kind of stream, and the figures are aggregated when
-// queried.
+// teachers and classes, and interventions opened and closed. It keeps its
+// own slim copy of each fact, one table per kind of stream, and the
+// figures are aggregated when queried.
 //
-// The grade averages are the exception: they are aggregated from the
-// performance read model's assessments, which hold exactly what a copy
-// here would (one row per assessment), so the dashboard does not write
-// every grade a second time. A grade counts for the class its student is
-// in now (performance's copy of the students), whichever of the two
-// arrived first.
+// The grade averages and the attendance trend are aggregated from the
+// performance and attendance read models instead, whose assessments and
+// registers (with their counts by status) hold exactly what a copy here
+// would: the dashboard does not write every grade and register a second
+// time. A grade counts for the class its student is in now (performance's
+// copy of the students), whichever of the two arrived first.
 type dashboardProjection struct{}
 
 const dashboardName = "dashboard"
@@ -28,18 +27,18 @@ const dashboardName = "dashboard"
 func (dashboardProjection) Name() string { return dashboardName }
 
 // SchemaVersion 1: attendance as one row per register (was one per line);
-// 2: no grades table (the averages come from the performance read model).
-func (dashboardProjection) SchemaVersion() int { return 2 }
+// 2: no grades table (the averages come from the performance read model);
+// 3: no attendance table (the trend comes from the attendance read model).
+func (dashboardProjection) SchemaVersion() int { return 3 }
 
 func (dashboardProjection) Channels() []domain.Channel {
-	return []domain.Channel{domain.ChannelTeacher, domain.ChannelStudent, domain.ChannelAttendance,
-		domain.ChannelAIServices}
+	return []domain.Channel{domain.ChannelTeacher, domain.ChannelStudent, domain.ChannelAIServices}
 }
 
 // StreamCategories: what the dashboard counts; not, among others, the risk
 // profiles that are most of the ai_services channel.
 func (dashboardProjection) StreamCategories() []string {
-	return []string{"teacher", "class", "student", "attendance", "intervention"}
+	return []string{"teacher", "class", "student", "intervention"}
 }
 
 func (dashboardProjection) Schema() string {
@@ -66,16 +65,6 @@ CREATE TABLE IF NOT EXISTS classes (
     name      text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS classes_school_idx ON classes (school_id);
-
--- A register's lines as one object, student ID to status: the trend
--- only counts them, and a register is one row to write, not one per line.
-CREATE TABLE IF NOT EXISTS attendance_registers (
-    register_id text PRIMARY KEY,
-    school_id   text NOT NULL,
-    week_start  date NOT NULL,
-    lines       jsonb NOT NULL
-);
-CREATE INDEX IF NOT EXISTS attendance_registers_week_idx ON attendance_registers (school_id, week_start);
 
 CREATE TABLE IF NOT EXISTS interventions (
     intervention_id text PRIMARY KEY,
@@ -114,34 +103,6 @@ ON CONFLICT (teacher_id) DO UPDATE SET school_id = excluded.school_id, active = 
 		_, err = tx.Exec(ctx, `INSERT INTO classes (class_id, school_id, name) VALUES ($1, $2, $3)
 ON CONFLICT (class_id) DO UPDATE SET school_id = excluded.school_id, name = excluded.name`,
 			ev.ClassID, tenantOf(e, ev.SchoolID), ev.Name)
-		return err
-	case domain.AttendanceRecordedType, domain.AttendanceAmendedType:
-		var school, register string
-		var date domain.Date
-		var entries []domain.AttendanceEntry
-		if e.Type == domain.AttendanceRecordedType {
-			ev, err := decodeAs[domain.AttendanceRecorded](ctx, e)
-			if err != nil {
-				return err
-			}
-			school, register, date, entries = tenantOf(e, ev.SchoolID), ev.RegisterID, ev.Date, ev.Entries
-		} else {
-			ev, err := decodeAs[domain.AttendanceAmended](ctx, e)
-			if err != nil {
-				return err
-			}
-			school, register, date, entries = tenantOf(e, ev.SchoolID), ev.RegisterID, ev.Date, ev.Entries
-		}
-		lines := make(map[string]string, len(entries))
-		for _, l := range entries {
-			lines[l.StudentID] = string(l.Status)
-		}
-		_, _, monday := isoWeek(date.Time())
-		// An amendment's lines replace those of the same students only.
-		_, err := tx.Exec(ctx, `
-INSERT INTO attendance_registers (register_id, school_id, week_start, lines) VALUES ($1, $2, $3, $4)
-ON CONFLICT (register_id) DO UPDATE SET school_id = excluded.school_id, week_start = excluded.week_start,
-    lines = attendance_registers.lines || excluded.lines`, register, school, monday, lines)
 		return err
 	case domain.InterventionOpenedType:
 		ev, err := decodeAs[domain.InterventionOpened](ctx, e)

@@ -60,8 +60,8 @@ type InterventionWeek struct {
 // GetDashboard returns the school dashboard. weeks bounds the trends (0:
 // DefaultDashboardWeeks, at most 104); the trends cover the latest weeks
 // that have data, so the figures depend on the events only, not on the
-// day they are read. It reads the dashboard and performance read models
-// (the grade averages).
+// day they are read. It reads the dashboard, performance (the grade
+// averages) and attendance (the trend) read models.
 func GetDashboard(ctx context.Context, db Querier, schoolID string, weeks int) (Dashboard, error) {
 	if err := requireSchool(schoolID); err != nil {
 		return Dashboard{}, err
@@ -117,10 +117,9 @@ func GetDashboard(ctx context.Context, db Querier, schoolID string, weeks int) (
 	}
 
 	rows, err = db.Query(ctx, `SELECT * FROM (
-    SELECT extract(isoyear FROM l.week_start)::int, extract(week FROM l.week_start)::int, l.week_start::text AS ws, `+countColumns+`
-      FROM (SELECT g.week_start, l.status FROM rm_dashboard.attendance_registers g, jsonb_each_text(g.lines) AS l(student_id, status)
-             WHERE g.school_id = $1) l
-     GROUP BY l.week_start ORDER BY l.week_start DESC LIMIT $2) w ORDER BY ws`, schoolID, weeks)
+    SELECT g.iso_year, g.iso_week, g.week_start::text AS ws, `+sumCountColumns+`
+      FROM rm_attendance.registers g WHERE g.school_id = $1
+     GROUP BY g.iso_year, g.iso_week, g.week_start ORDER BY g.week_start DESC LIMIT $2) w ORDER BY ws`, schoolID, weeks)
 	if err != nil {
 		return Dashboard{}, err
 	}

@@ -18,7 +18,7 @@ const (
 // monitoring (platform admins: it spans every school).
 func (s *Server) dashboardQueries(v1, school *gin.RouterGroup) {
 	platform := roles(commands.RolePlatformAdmin)
-	s.read(school, "/dashboard", readAdmins, reads(rmDashboard, rmPerformance), s.dashboard)
+	s.read(school, "/dashboard", readAdmins, reads(rmDashboard, rmPerformance, rmAttendance), s.dashboard)
 	s.read(school, "/monitoring/events", readAdmins, reads(rmMonitoring), s.schoolEventRates)
 	s.read(v1, "/system/monitoring", platform, reads(), s.systemStatus)
 	s.read(v1, "/system/monitoring/events", platform, reads(rmMonitoring), s.systemEventRates)

@@ -53,17 +53,17 @@ func TestQueryOfAReadModelBeingRebuiltIsUnavailable(t *testing.T) {
 	dashboard := schoolPath(schoolA, "/dashboard")
 	e.get(dashboard, http.StatusOK)
 
-	// The previous release's rm_dashboard: the previous version, a row per
-	// attendance line (this release reads attendance_registers).
-	exec(`ALTER TABLE rm_dashboard.attendance_registers RENAME TO attendance_lines`)
+	// A previous release's rm_dashboard: the previous version, its
+	// interventions under another name (this release reads interventions).
+	exec(`ALTER TABLE rm_dashboard.interventions RENAME TO intervention_rows`)
 	exec(`UPDATE rm_dashboard.projection_info SET schema_version = schema_version - 1`)
 
 	w := e.get(dashboard, http.StatusServiceUnavailable)
 	// The cause stays in the log, not in the answer.
-	if strings.Contains(w.Body.String(), "attendance_registers") {
+	if strings.Contains(w.Body.String(), "interventions") {
 		t.Errorf("the answer leaks the SQL error: %s", w.Body)
 	}
-	if logs := e.logs.String(); !strings.Contains(logs, "attendance_registers") || !strings.Contains(logs, `"projection":"dashboard"`) {
+	if logs := e.logs.String(); !strings.Contains(logs, "interventions") || !strings.Contains(logs, `"projection":"dashboard"`) {
 		t.Errorf("the log does not keep the cause: %s", logs)
 	}
 	if got := w.Header().Get("Retry-After"); got != "5" {
@@ -81,7 +81,7 @@ func TestQueryOfAReadModelBeingRebuiltIsUnavailable(t *testing.T) {
 	problem(t, e.get(dashboard+"?weeks=0", http.StatusBadRequest), http.StatusBadRequest)
 
 	// Once rebuilt (the new tables swapped in), the route answers again.
-	exec(`ALTER TABLE rm_dashboard.attendance_lines RENAME TO attendance_registers`)
+	exec(`ALTER TABLE rm_dashboard.intervention_rows RENAME TO interventions`)
 	exec(`UPDATE rm_dashboard.projection_info SET schema_version = schema_version + 1`)
 	e.get(dashboard, http.StatusOK)
 }
