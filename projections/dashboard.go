@@ -28,7 +28,8 @@ func (dashboardProjection) Name() string { return dashboardName }
 
 // SchemaVersion 1: attendance as one row per register (was one per line);
 // 2: no grades table (the averages come from the performance read model);
-// 3: no attendance table (the trend comes from the attendance read model).
+// 3: no attendance table (the trend comes from the attendance read model),
+// the students indexed for the headcounts rather than by class.
 func (dashboardProjection) SchemaVersion() int { return 3 }
 
 func (dashboardProjection) Channels() []domain.Channel {
@@ -57,7 +58,7 @@ CREATE TABLE IF NOT EXISTS students (
     class_id   text,
     status     text NOT NULL
 );
-CREATE INDEX IF NOT EXISTS students_class_idx ON students (school_id, class_id);
+CREATE INDEX IF NOT EXISTS students_status_idx ON students (school_id, status); -- the headcounts
 
 CREATE TABLE IF NOT EXISTS classes (
     class_id  text PRIMARY KEY,
