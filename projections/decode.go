@@ -22,9 +22,15 @@ type decoded struct {
 	err error
 }
 
-func decodeBatch(batch []eventstore.RecordedEvent) *decodedBatch {
+// decodeBatch decodes the events of batch that some projection being
+// rebuilt wants (rebuilding exams alone decodes none of the performance
+// records around its exam cycles).
+func decodeBatch(batch []eventstore.RecordedEvent, wanted func(eventstore.RecordedEvent) bool) *decodedBatch {
 	d := &decodedBatch{at: make(map[eventstore.Position]int, len(batch)), slots: make([]decoded, len(batch))}
 	for i, e := range batch {
+		if !wanted(e) {
+			continue
+		}
 		d.at[e.Position] = i
 		d.slots[i].ev, d.slots[i].err = domain.DecodeEvent(e.Type, e.Data)
 	}

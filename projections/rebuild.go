@@ -225,10 +225,13 @@ func (r *Registry) rebuildLocked(ctx context.Context, entries []*entry, opts Reb
 	// the projections: off the projections' way, and beside the next read.
 	decode := make(chan logBatch, 2)
 	decodeDone := make(chan struct{})
+	wanted := func(ev eventstore.RecordedEvent) bool {
+		return slices.ContainsFunc(builders, func(b *builder) bool { return b.e.wants(ev) })
+	}
 	go func() {
 		defer close(decodeDone)
 		for lb := range decode {
-			lb.decoded = decodeBatch(lb.events)
+			lb.decoded = decodeBatch(lb.events, wanted)
 			for _, f := range feeds {
 				f <- lb
 			}
