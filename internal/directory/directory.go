@@ -117,42 +117,29 @@ func (d *Directory) Classes(ctx context.Context, schoolID string) ([]sagas.Class
 
 // Attendance counts the student's register lines (as amended) of the
 // registers dated in [from, to]; a zero date leaves that end open. A
-// student with no lines counts zero.
-//
-// A register is one row holding its lines in parallel arrays; the
-// student's registers are found through the index on the students array,
-// then bounded by the dates. The CTE is materialized so that the index on
-// the students comes first: with the dates beside it, a planner without
-// statistics (a fresh or rebuilt table) picks the index on (school, date)
-// instead, reading the whole school's registers of the window.
+// student with no lines counts zero. It adds up the attendance read
+// model's weekly figures for the student.
 func (d *Directory) Attendance(ctx context.Context, schoolID, studentID string, from, to domain.Date) (sagas.AttendanceSummary, error) {
 	var a sagas.AttendanceSummary
 	if schoolID == "" {
 		return a, domain.Invalid("schoolId", "is required")
 	}
-	// An open end leaves its condition out.
-	q := `
-WITH l AS MATERIALIZED (
-    SELECT g.school_id, g.date, g.statuses[array_position(g.students, $2::text)] AS status
-      FROM rm_attendance.registers g WHERE g.students @> ARRAY[$2::text])
-SELECT count(*) FILTER (WHERE status = 'present'),
-       count(*) FILTER (WHERE status = 'late'),
-       count(*) FILTER (WHERE status = 'absent'),
-       count(*) FILTER (WHERE status = 'excused')
-  FROM l
- WHERE school_id = $1`
-	args := []any{schoolID, studentID}
+	f := projections.AttendanceRateFilter{StudentID: studentID}
 	if !from.IsZero() {
-		args = append(args, from.Time())
-		q += fmt.Sprintf(` AND date >= $%d`, len(args))
+		f.From = from.String()
 	}
 	if !to.IsZero() {
-		args = append(args, to.Time())
-		q += fmt.Sprintf(` AND date <= $%d`, len(args))
+		f.To = to.String()
 	}
-	err := d.db.QueryRow(ctx, q, args...).Scan(&a.Present, &a.Late, &a.Absent, &a.Excused)
+	weeks, err := projections.WeeklyAttendanceRates(ctx, d.db, schoolID, f)
 	if err != nil {
 		return sagas.AttendanceSummary{}, fmt.Errorf("directory: attendance of student %s: %w", studentID, err)
+	}
+	for _, w := range weeks {
+		a.Present += w.Present
+		a.Late += w.Late
+		a.Absent += w.Absent
+		a.Excused += w.Excused
 	}
 	return a, nil
 }
