@@ -223,6 +223,35 @@ func TestOtherTransactionsDoNotHoldTheLogBack(t *testing.T) {
 	}
 }
 
+// TestAnAppendLockWithoutItsIDHoldsTheLogBack: a transaction's ID shows in
+// snapshots a moment before pg_locks shows its lock on it, so an append
+// lock holder whose ID pg_locks does not name may have one older than an
+// event already committed. The horizon then falls back to the oldest
+// transaction running, whatever it does; once no such holder is left, only
+// appends count again.
+func TestAnAppendLockWithoutItsIDHoldsTheLogBack(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	s := postgres.New(pool)
+	other := begin(t, pool)
+	if _, err := other.Exec(context.Background(), "SELECT pg_current_xact_id()"); err != nil { // older, appends nothing
+		t.Fatal(err)
+	}
+	holder := begin(t, pool)
+	if _, err := holder.Exec(context.Background(), "SELECT pg_advisory_xact_lock(1702257236, hashtext('held'))"); err != nil {
+		t.Fatal(err)
+	}
+	res := appendOne(t, s, "s")
+	if got := readAll(t, s, 0); len(got) != 0 {
+		t.Fatalf("while an append lock holder has no ID in pg_locks the log shows %v", positions(got))
+	}
+	if err := holder.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := positions(readAll(t, s, 0)); !reflect.DeepEqual(got, []eventstore.Position{res.Position}) {
+		t.Fatalf("after the holder ended the log shows %v, want %d", got, res.Position)
+	}
+}
+
 // TestAppendMustComeFirstInItsTransaction: readers tell appends apart by
 // the lock an append takes before its transaction ID; an append in a
 // transaction that already has an ID could hide behind a reader, so it is
