@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -90,6 +91,7 @@ func TestServeFeedsReadModelsFromKafka(t *testing.T) {
 	// onboarding workflows append events of their own: let them finish
 	// first, so the checksums compare like with like.
 	waitWorkflowsFinished(t, pool, 4)
+	waitAllApplied(t, pool, views)
 	before := allChecksums(t, views)
 	code, out, errOut = edusmarthub(t, environ, "projections", "rebuild", "--all", "--quiet")
 	if code != 0 {
@@ -287,6 +289,25 @@ func waitWorkflowsFinished(t *testing.T, pool *pgxpool.Pool, n int) {
 		}
 		return all >= n && running == 0, fmt.Sprintf("%d workflows, %d running", all, running)
 	})
+}
+
+// waitAllApplied waits until every read model has applied every stream
+// as stored now: a finished workflow's last events may still be on their
+// way through the relay and Kafka.
+func waitAllApplied(t *testing.T, pool *pgxpool.Pool, views *projections.Registry) {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT stream_id, max(version) FROM events GROUP BY stream_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tokens []projections.StreamVersion
+	var tok projections.StreamVersion
+	if _, err := pgx.ForEachRow(rows, []any{&tok.Stream, &tok.Version}, func() error { tokens = append(tokens, tok); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := views.WaitApplied(context.Background(), views.Names(), tokens, time.Minute); err != nil {
+		t.Fatalf("the read models did not apply the stored events: %v", err)
+	}
 }
 
 // countEvents counts the stored events of types LIKE pattern from the
