@@ -208,7 +208,15 @@ func (r *Registry) applyGroupTx(ctx context.Context, e *entry, group []*applyReq
 	// Begin, take the projection's lock (shared: a swap waits for it) and
 	// lock the streams' rows, creating missing ones, in one round trip.
 	// The insert waits for a concurrent insert of the same row to end;
-	// the select then sees and locks whatever is committed.
+	// the select then sees and locks whatever is committed. The
+	// connection is the pool's own, not a pool transaction's: the commit
+	// goes with the last statements (pipeTx.commit), which a pool
+	// transaction would not know of.
+	conn, err := r.cfg.DB.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
 	var b pgx.Batch
 	b.BeginTx(pgx.TxOptions{})
 	b.Queue(`SELECT set_config('search_path', $1, true), pg_advisory_xact_lock_shared($2, hashtext($3))`,
@@ -218,7 +226,7 @@ func (r *Registry) applyGroupTx(ctx context.Context, e *entry, group []*applyReq
 		ON CONFLICT (stream_id) DO NOTHING`, streams)
 	b.Queue(`SELECT stream_id, version FROM `+ident(e.live)+`.applied
 		WHERE stream_id = ANY($1) ORDER BY stream_id FOR UPDATE`, streams)
-	br := r.cfg.DB.SendBatch(ctx, &b)
+	br := conn.SendBatch(ctx, &b)
 	tx := br.Tx()
 	defer func() {
 		if tx != nil {
@@ -281,12 +289,10 @@ func (r *Registry) applyGroupTx(ctx context.Context, e *entry, group []*applyReq
 	}
 	_ = ptx.queue(ctx, `UPDATE `+ident(e.live)+`.applied AS a SET version = u.v, position = u.p, applied_at = now()
 		FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(s, v, p) WHERE a.stream_id = u.s`, ids, versions, pos)
-	if err := ptx.flush(ctx); err != nil {
+	if err := ptx.commit(ctx); err != nil {
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
+	tx = nil // committed
 	return nil
 }
 

@@ -29,14 +29,15 @@ const pipeFlushAt = 512
 // call, and by flush.
 type pipeTx struct {
 	pgx.Tx
-	batch  pgx.Batch
-	queued []queued                      // per queued statement
-	owner  string                        // the event being applied
-	counts map[*counterTable]counterSums // additions to counters, written at the next flush
-	puts   map[*upsertTable]*pendingRows // rows of upsert tables, written at the next flush
-	execs  int64                         // statements projectors wrote (the runner's own not counted)
-	rows   int64                         // rows they inserted, updated or deleted
-	err    error                         // first failure; the transaction is then aborted
+	batch   pgx.Batch
+	queued  []queued                      // per queued statement
+	owner   string                        // the event being applied
+	counts  map[*counterTable]counterSums // additions to counters, written at the next flush
+	puts    map[*upsertTable]*pendingRows // rows of upsert tables, written at the next flush
+	execs   int64                         // statements projectors wrote (the runner's own not counted)
+	rows    int64                         // rows they inserted, updated or deleted
+	err     error                         // first failure; the transaction is then aborted
+	lastTag pgconn.CommandTag             // of the last statement flushed
 }
 
 // queued is what a pipeTx knows of a queued statement.
@@ -224,6 +225,28 @@ func (t *pipeTx) queueDeferred() {
 	clear(t.puts)
 }
 
+// commit sends the queued statements and the commit after them, in one
+// round trip: the last of a live apply's three. It is the runner's own
+// end of the transaction (Commit is refused to projectors). After a
+// failure the transaction is aborted, or already ended, and the caller
+// rolls it back (a rollback outside a transaction only warns).
+func (t *pipeTx) commit(ctx context.Context) error {
+	if len(t.counts)+len(t.puts) > 0 {
+		t.queueDeferred()
+	}
+	t.during("")
+	_ = t.enqueue(ctx, false, "commit")
+	if err := t.flush(ctx); err != nil {
+		return err
+	}
+	// A commit that PostgreSQL turned into a rollback (the transaction
+	// had failed unnoticed) must not pass for one that committed.
+	if tag := t.lastTag.String(); tag != "COMMIT" {
+		return fmt.Errorf("commit: the transaction ended with %q, nothing was applied", tag)
+	}
+	return nil
+}
+
 // flush sends the queued statements and reads their results in order.
 func (t *pipeTx) flush(ctx context.Context) error {
 	if t.err != nil {
@@ -250,6 +273,7 @@ func (t *pipeTx) flush(ctx context.Context) error {
 		if qs[i].projector {
 			t.rows += tag.RowsAffected()
 		}
+		t.lastTag = tag
 	}
 	if err := br.Close(); err != nil && t.err == nil {
 		t.err = t.blame("", err)

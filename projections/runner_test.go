@@ -606,6 +606,70 @@ func TestProjectorErrorsNameTheEventAndRollBack(t *testing.T) {
 	}
 }
 
+// firstTeacherOnly admits one teacher per school, and says so only at
+// commit: its constraint is deferred, so the failure comes from the
+// commit the runner sends with the last statements.
+type firstTeacherOnly struct{}
+
+func (firstTeacherOnly) Name() string               { return "first_teacher" }
+func (firstTeacherOnly) Channels() []domain.Channel { return []domain.Channel{domain.ChannelTeacher} }
+func (firstTeacherOnly) Schema() string {
+	return `CREATE TABLE IF NOT EXISTS firsts (
+    school_id text NOT NULL, teacher_id text NOT NULL,
+    CONSTRAINT firsts_one_per_school UNIQUE (school_id) DEFERRABLE INITIALLY DEFERRED)`
+}
+
+func (firstTeacherOnly) Apply(ctx context.Context, tx pgx.Tx, e eventstore.RecordedEvent) error {
+	if e.Type != domain.TeacherCreatedType {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO firsts VALUES ($1, $2)`, e.Metadata.SchoolID, e.StreamID)
+	return err
+}
+
+func TestAFailedCommitAppliesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, firstTeacherOnly{})
+	e.school(2)
+	var teachers []eventstore.RecordedEvent
+	for _, ev := range e.log() {
+		if ev.Type == domain.TeacherCreatedType {
+			teachers = append(teachers, ev)
+		}
+	}
+	if len(teachers) != 2 {
+		t.Fatalf("%d teachers created, want 2", len(teachers))
+	}
+	ctx := context.Background()
+	if err := e.reg.Apply(ctx, "first_teacher", teachers[0]); err != nil {
+		t.Fatal(err)
+	}
+	err := e.reg.Apply(ctx, "first_teacher", teachers[1])
+	if err == nil || !strings.Contains(err.Error(), "firsts_one_per_school") || !strings.Contains(err.Error(), "commit") {
+		t.Fatalf("error = %v, want the commit's violation of firsts_one_per_school", err)
+	}
+	if got := e.rows("first_teacher", "firsts"); len(got) != 1 || !strings.Contains(got[0], teachers[0].StreamID) {
+		t.Errorf("firsts = %v, want the first teacher alone", got)
+	}
+	applied := e.applied("first_teacher")
+	if applied[teachers[0].StreamID] != 1 || applied[teachers[1].StreamID] != 0 {
+		t.Errorf("applied = %v, want the first teacher at 1 and the second at 0", applied)
+	}
+	// The connections are left outside any transaction: what comes next
+	// applies, the second teacher again once the first's row is gone.
+	if _, err := e.pool.Exec(ctx, `DELETE FROM `+projections.SchemaName("first_teacher")+`.firsts`); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 { // more than the pool's idle connections a failure could have spoilt
+		if err := e.reg.Apply(ctx, "first_teacher", teachers[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.applied("first_teacher")[teachers[1].StreamID]; got != 1 {
+		t.Errorf("the second teacher is at version %d after the retry, want 1", got)
+	}
+}
+
 func TestRebuildEqualsLive(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, ledger{name: "ledger"}, ledger{name: "second"})
