@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/rcrowley/go-metrics"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/edusmarthub/edusmarthub/transport/kafka"
@@ -200,5 +201,11 @@ func TestEmbeddedBrokerAddressAndRestart(t *testing.T) {
 	}
 	if _, err := kafka.StartEmbeddedBroker(context.Background(), "nowhere", 1, nil); err == nil {
 		t.Error("a broker started on a bad address")
+	}
+}
+
+func TestSaramaKeepsNoGoMetrics(t *testing.T) {
+	if _, ok := metrics.NewHistogram(metrics.NewUniformSample(8)).(metrics.NilHistogram); !ok {
+		t.Error("go-metrics builds real histograms: sarama would keep a histogram per request that nothing reads")
 	}
 }
