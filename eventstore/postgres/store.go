@@ -516,20 +516,49 @@ func Horizon(ctx context.Context, db interface {
 // readLog returns the events after from, in log order, that every later
 // reader will see in the same place: those below the horizon, read by a
 // statement after the one that found it.
+//
+// One round trip: a transaction that finds the horizon, keeps it in a
+// transaction-local setting, reads below it and commits. It is READ
+// COMMITTED whatever the database's default, so that the read takes a
+// snapshot of its own, later than the horizon's: under REPEATABLE READ
+// both statements would share the first one's, and miss an append that
+// commits between that snapshot and the horizon's look at the locks.
 func (s *Store) readLog(ctx context.Context, from cursor, limit int) ([]loggedEvent, error) {
-	h, err := Horizon(ctx, s.pool)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore/postgres: read log: %w", err)
 	}
-	rows, err := s.pool.Query(ctx, selectEvent+`
-		WHERE tx_id < $1::text::xid8
-		  AND (tx_id, position) > ($2::text::xid8, $3)
+	// A connection left in the transaction by a failure is closed, not
+	// pooled.
+	defer conn.Release()
+	var b pgx.Batch
+	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY`)
+	b.Queue(`SELECT set_config('eventstore.horizon', eventstore_horizon()::text, true)`)
+	b.Queue(selectEvent+`
+		WHERE tx_id < current_setting('eventstore.horizon')::xid8
+		  AND (tx_id, position) > ($1::text::xid8, $2)
 		ORDER BY events.tx_id, events.position
-		LIMIT $4`, h, from.tx, from.position, sqlLimit(limit))
-	if err != nil {
-		return nil, fmt.Errorf("eventstore/postgres: read log: %w", err)
+		LIMIT $3`, from.tx, from.position, sqlLimit(limit))
+	b.Queue(`COMMIT`)
+	br := conn.SendBatch(ctx, &b)
+	var logged []loggedEvent
+	for range 2 { // begin, horizon
+		if err == nil {
+			_, err = br.Exec()
+		}
 	}
-	logged, err := collect(rows)
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			logged, err = collect(rows)
+		}
+	}
+	if err == nil {
+		_, err = br.Exec() // commit
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("eventstore/postgres: read log: %w", err)
 	}
