@@ -31,6 +31,13 @@ func (monitoringProjection) Name() string { return monitoringName }
 
 func (monitoringProjection) Channels() []domain.Channel { return domain.Channels() }
 
+// monitoringDeliveryWait: its figures are per minute, and it follows every
+// channel, so taking each event the moment it is stored would make it the
+// system's busiest consumer (DeliveryWaiter).
+const monitoringDeliveryWait = 250 * time.Millisecond
+
+func (monitoringProjection) DeliveryWait() time.Duration { return monitoringDeliveryWait }
+
 func (monitoringProjection) Schema() string {
 	return `
 CREATE TABLE IF NOT EXISTS event_counts (

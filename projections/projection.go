@@ -13,6 +13,7 @@ package projections
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -69,6 +70,15 @@ type Projection interface {
 // followed stream have no gaps. Without it, every stream is followed.
 type StreamFollower interface {
 	StreamCategories() []string
+}
+
+// DeliveryWaiter is optionally implemented by a projection whose events
+// may reach it up to DeliveryWait late, so that they come in fewer and
+// larger deliveries: one that follows every channel and keeps figures no
+// one needs by the millisecond (monitoring). Reads that wait for it
+// (read-your-writes) wait that much longer.
+type DeliveryWaiter interface {
+	DeliveryWait() time.Duration
 }
 
 // SchemaVersioner is optionally implemented by a projection whose Schema or

@@ -82,7 +82,7 @@ func (b *batchConsumer) run(ctx context.Context) {
 // consume is one consumer group client's life: sessions one after the
 // other (a rebalance ends one) until ctx ends or the client fails.
 func (b *batchConsumer) consume(ctx context.Context) error {
-	group, err := sarama.NewConsumerGroup(b.r.cfg.Kafka.Brokers, b.group, b.r.consumerCfg)
+	group, err := sarama.NewConsumerGroup(b.r.cfg.Kafka.Brokers, b.group, consumerConfigFor(b.r.consumerCfg, b.h))
 	if err != nil {
 		return fmt.Errorf("kafka: consumer group %s: %w", b.group, err)
 	}

@@ -270,3 +270,50 @@ func TestRouterRedeliversAnInterruptedBatch(t *testing.T) {
 		t.Errorf("second run got %v, want only the interrupted event", b)
 	}
 }
+
+// A handler with a FetchWait gets the events published while its fetches
+// wait, through HandleBatch and through Handle alike; its consumer
+// configuration is its own, the shared one unchanged.
+func TestRouterHandlersWithAFetchWait(t *testing.T) {
+	t.Parallel()
+	f := newConsumerFixture(t)
+	shared, err := f.cfg.ConsumerSaramaConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	patient := kafka.ConsumerConfigFor(shared, kafka.Handler{FetchWait: 200 * time.Millisecond})
+	if patient.Consumer.MaxWaitTime != 200*time.Millisecond || patient.Consumer.Fetch.Min != kafka.FetchWaitMinBytes {
+		t.Errorf("fetch wait %s, min bytes %d; want 200ms and %d", patient.Consumer.MaxWaitTime, patient.Consumer.Fetch.Min, kafka.FetchWaitMinBytes)
+	}
+	if shared.Consumer.Fetch.Min != 1 || kafka.ConsumerConfigFor(shared, kafka.Handler{}) != shared {
+		t.Error("a handler's fetch wait changed the shared configuration")
+	}
+
+	batches, singles := &batchRecorder{}, &batchRecorder{}
+	f.run(kafka.RouterConfig{}, kafka.Handler{
+		Name:      "patient_batches",
+		Channels:  []domain.Channel{domain.ChannelTeacher},
+		FetchWait: 200 * time.Millisecond,
+		Handle:    func(ctx context.Context, e kafka.Event) error { batches.single(e); return nil },
+		HandleBatch: func(ctx context.Context, es []kafka.Event) error {
+			batches.batch(es)
+			return nil
+		},
+	}, kafka.Handler{
+		Name:      "patient_singles",
+		Channels:  []domain.Channel{domain.ChannelTeacher},
+		FetchWait: 200 * time.Millisecond,
+		Handle:    func(ctx context.Context, e kafka.Event) error { singles.single(e); return nil },
+	})
+	var want []eventstore.RecordedEvent
+	for i := range 20 {
+		e := testEvent(domain.TeacherPreferencesUpdatedType, fmt.Sprintf("teacher-%d", i%5), uint64(i/5+1))
+		want = append(want, e)
+		f.publish(e) // one at a time, while the consumers run
+	}
+	eventually(t, 30*time.Second, "every event, to both handlers", func() bool {
+		batched, _, _ := batches.handled()
+		_, single, _ := singles.handled()
+		return len(batched) == len(want) && len(single) == len(want)
+	})
+}

@@ -44,6 +44,9 @@ func ProjectionHandlers(views *projections.Registry) []Handler {
 			}
 			return views.ApplyBatch(ctx, name, recs)
 		}
+		if w, ok := p.(projections.DeliveryWaiter); ok {
+			h.FetchWait = w.DeliveryWait()
+		}
 		hs = append(hs, h)
 	}
 	return hs

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/edusmarthub/edusmarthub/domain"
+	"github.com/edusmarthub/edusmarthub/eventstore/postgres"
 	"github.com/edusmarthub/edusmarthub/internal/pgtest"
+	"github.com/edusmarthub/edusmarthub/projections"
 	"github.com/edusmarthub/edusmarthub/sagas"
 	"github.com/edusmarthub/edusmarthub/transport/kafka"
 )
@@ -52,5 +55,29 @@ func TestNotifyHandler(t *testing.T) {
 	h := kafka.NotifyHandler(nil)
 	if h.Name != "notify.delivery" || !slices.Equal(h.Channels, []domain.Channel{domain.ChannelCommunication}) {
 		t.Errorf("handler = %+v", h)
+	}
+}
+
+// Monitoring, which follows every channel and counts per minute, takes
+// its events in fewer fetches; every other read model at once.
+func TestProjectionHandlersFetchWait(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewPool(t)
+	views, err := projections.NewRegistry(projections.Config{DB: pool, Store: postgres.New(pool)}, projections.All()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := kafka.ProjectionHandlers(views)
+	if len(hs) != len(projections.All()) {
+		t.Fatalf("%d handlers for %d projections", len(hs), len(projections.All()))
+	}
+	for _, h := range hs {
+		want := time.Duration(0)
+		if h.Name == kafka.ProjectionHandlerPrefix+"monitoring" {
+			want = 250 * time.Millisecond
+		}
+		if h.FetchWait != want {
+			t.Errorf("%s: fetch wait %s, want %s", h.Name, h.FetchWait, want)
+		}
 	}
 }

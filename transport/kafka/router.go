@@ -69,7 +69,26 @@ type Handler struct {
 	// message goes to Handle's way at once. The context of HandleBatch
 	// carries the router's logger (LoggerFrom) but no correlation ID.
 	HandleBatch func(ctx context.Context, events []Event) error
+	// FetchWait, when set, lets the broker hold the handler's fetches up
+	// to this long to gather messages (Kafka's fetch.max.wait.ms, with a
+	// fetch.min.bytes of FetchWaitMinBytes), where it otherwise answers
+	// as soon as one message arrives. It suits a handler over many
+	// topics that need not see each event at once: each fetch lists
+	// every partition of its topics, and both the broker and the client
+	// work per partition listed, so a handler woken by every event of the
+	// system costs more than the events do. Its events arrive up to
+	// FetchWait late. At most MaxFetchWait.
+	FetchWait time.Duration
 }
+
+// FetchWaitMinBytes is the fetch.min.bytes of a handler with a FetchWait:
+// more than a few hundred events, so that under load its fetches are
+// answered before the wait is up.
+const FetchWaitMinBytes = 1 << 20
+
+// MaxFetchWait bounds Handler.FetchWait, well within the clients' read
+// timeout.
+const MaxFetchWait = 5 * time.Second
 
 // Retry bounds the attempts at a message whose handler fails.
 type Retry struct {
@@ -175,6 +194,9 @@ func (c RouterConfig) Validate(handlers ...Handler) error {
 		}
 		if len(h.Channels) == 0 {
 			errs = append(errs, fmt.Errorf("kafka: %s: no channels", label))
+		}
+		if h.FetchWait < 0 || h.FetchWait > MaxFetchWait {
+			errs = append(errs, fmt.Errorf("kafka: %s: fetch wait must be between 0 and %s, got %s", label, MaxFetchWait, h.FetchWait))
 		}
 		seen := map[domain.Channel]bool{}
 		for _, ch := range h.Channels {
@@ -287,7 +309,7 @@ func NewRouterWithConfig(cfg RouterConfig, handlers ...Handler) (*Router, error)
 		sub, err := wmkafka.NewSubscriber(wmkafka.SubscriberConfig{
 			Brokers:               cfg.Kafka.Brokers,
 			Unmarshaler:           Marshaler{},
-			OverwriteSaramaConfig: consumerCfg,
+			OverwriteSaramaConfig: consumerConfigFor(consumerCfg, h),
 			ConsumerGroup:         group,
 		}, wlog)
 		if err != nil {
@@ -308,6 +330,18 @@ func NewRouterWithConfig(cfg RouterConfig, handlers ...Handler) (*Router, error)
 		}
 	}
 	return r, nil
+}
+
+// consumerConfigFor is the consumer configuration of handler h: shared,
+// unless h has a FetchWait.
+func consumerConfigFor(shared *sarama.Config, h Handler) *sarama.Config {
+	if h.FetchWait == 0 {
+		return shared
+	}
+	c := *shared
+	c.Consumer.MaxWaitTime = h.FetchWait
+	c.Consumer.Fetch.Min = FetchWaitMinBytes
+	return &c
 }
 
 // ConsumerGroup is the consumer group of the handler called name:

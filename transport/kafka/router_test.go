@@ -508,8 +508,11 @@ func TestNewRouterNamesEveryProblem(t *testing.T) {
 			{Name: "nil", Channels: []domain.Channel{domain.ChannelTeacher}},
 			{Name: "none", Handle: ok},
 			{Name: "odd", Channels: []domain.Channel{"payroll", domain.ChannelStudent, domain.ChannelStudent}, Handle: ok},
+			{Name: "slow", Channels: []domain.Channel{domain.ChannelTeacher}, Handle: ok, FetchWait: time.Minute},
+			{Name: "early", Channels: []domain.Channel{domain.ChannelTeacher}, Handle: ok, FetchWait: -time.Second},
 		}, []string{`handler 0 "": name`, `handler 1 "a b": name`, `handler 3 "twice": name used twice`,
-			`"nil": Handle is nil`, `"none": no channels`, `unknown channel "payroll"`, `channel "student" listed twice`}},
+			`"nil": Handle is nil`, `"none": no channels`, `unknown channel "payroll"`, `channel "student" listed twice`,
+			`"slow": fetch wait must be between 0 and 5s, got 1m0s`, `"early": fetch wait must be between 0 and 5s, got -1s`}},
 		{"bad settings", kafka.RouterConfig{
 			Kafka:          kafka.Config{},
 			Retry:          kafka.Retry{Attempts: -1, InitialBackoff: time.Second, MaxBackoff: time.Millisecond},

@@ -1,0 +1,4 @@
+package kafka
+
+// ConsumerConfigFor is consumerConfigFor, for tests.
+var ConsumerConfigFor = consumerConfigFor
