@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/ThreeDotsLabs/watermill/message"
 )
 
 // Batch consumption (Handler.HandleBatch). Watermill's Kafka subscriber
@@ -158,21 +157,15 @@ func (b *batchConsumer) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sar
 // means the session is ending and they will be delivered again.
 func (c *consumer) handleBatch(ctx context.Context, batch []*sarama.ConsumerMessage) bool {
 	start := time.Now()
-	msgs := make([]*message.Message, len(batch))
 	events := make([]Event, 0, len(batch))
-	decoded := true
-	for i, km := range batch {
-		msg, _ := Marshaler{}.Unmarshal(km) // never fails
-		msg.SetContext(ctx)
-		msgs[i] = msg
-		e, err := c.decode(msg)
+	for _, km := range batch {
+		e, err := c.decodeRecord(km)
 		if err != nil {
-			decoded = false
-			continue
+			break // Handle's way says what is wrong with it
 		}
 		events = append(events, e)
 	}
-	if decoded {
+	if len(events) == len(batch) {
 		err := c.attemptBatch(ctx, events)
 		if err == nil {
 			took := time.Since(start).Seconds()
@@ -191,8 +184,9 @@ func (c *consumer) handleBatch(ctx context.Context, batch []*sarama.ConsumerMess
 		c.log.Warn("batch failed; handling its messages one at a time", "topic", c.topic,
 			"partition", batch[0].Partition, "from_offset", batch[0].Offset, "messages", len(batch), "error", err)
 	}
-	for i, msg := range msgs {
-		km := batch[i]
+	for i, km := range batch {
+		msg, _ := Marshaler{}.Unmarshal(km) // never fails
+		msg.SetContext(ctx)
 		o := origin{topic: km.Topic, partition: km.Partition, offset: km.Offset, key: km.Key}
 		for {
 			err := c.handleMessage(msg, o, start)
@@ -200,7 +194,7 @@ func (c *consumer) handleBatch(ctx context.Context, batch []*sarama.ConsumerMess
 				break
 			}
 			if ctx.Err() != nil {
-				c.r.metrics.messages.WithLabelValues(c.h.Name, outcomeRequeued).Add(float64(len(msgs) - i - 1))
+				c.r.metrics.messages.WithLabelValues(c.h.Name, outcomeRequeued).Add(float64(len(batch) - i - 1))
 				return false
 			}
 			// The dead-letter topic could not be written: the message

@@ -357,48 +357,68 @@ func DecodeMessage(msg *message.Message) (Event, error) {
 // consumers that do not go through Watermill. Errors match ErrMalformed
 // and name the bad header.
 func DecodeHeaders(h map[string]string, data []byte) (Event, error) {
+	return decodeHeaders(func(key string) string { return h[key] }, data)
+}
+
+// DecodeRecord decodes a consumed Kafka record as DecodeHeaders does,
+// without first copying its headers into a map: the way of the batch
+// consumers, which decode every message of every batch.
+func DecodeRecord(km *sarama.ConsumerMessage) (Event, error) {
+	return decodeHeaders(func(key string) string {
+		for _, h := range km.Headers {
+			if h != nil && string(h.Key) == key {
+				return string(h.Value)
+			}
+		}
+		return ""
+	}, km.Value)
+}
+
+// decodeHeaders is DecodeHeaders over h, which returns a header's value
+// ("" if absent).
+func decodeHeaders(h func(key string) string, data []byte) (Event, error) {
 	bad := func(key, format string, args ...any) (Event, error) {
 		return Event{}, fmt.Errorf("%w: header %s: %s", ErrMalformed, key, fmt.Sprintf(format, args...))
 	}
-	if v := h[HeaderSpecVersion]; v != SpecVersion {
+	if v := h(HeaderSpecVersion); v != SpecVersion {
 		return bad(HeaderSpecVersion, "is %q, want %q", v, SpecVersion)
 	}
 	var e Event
-	id, err := uuid.Parse(h[HeaderID])
+	id, err := uuid.Parse(h(HeaderID))
 	if err != nil || id == uuid.Nil {
-		return bad(HeaderID, "%q is not an event ID (a UUID)", h[HeaderID])
+		return bad(HeaderID, "%q is not an event ID (a UUID)", h(HeaderID))
 	}
 	e.ID = id
-	typ, ok := strings.CutPrefix(h[HeaderType], TypePrefix)
+	typ, ok := strings.CutPrefix(h(HeaderType), TypePrefix)
 	if !ok || typ == "" {
-		return bad(HeaderType, "%q is not an event type starting with %q", h[HeaderType], TypePrefix)
+		return bad(HeaderType, "%q is not an event type starting with %q", h(HeaderType), TypePrefix)
 	}
 	e.Type = typ
 	if e.Channel, ok = domain.ChannelOf(typ); !ok {
 		return bad(HeaderType, "event type %q is unknown to this build", typ)
 	}
-	if e.Stream = h[HeaderSubject]; e.Stream == "" {
+	if e.Stream = h(HeaderSubject); e.Stream == "" {
 		return bad(HeaderSubject, "is missing: it names the event's stream")
 	}
-	if e.Time, err = time.Parse(time.RFC3339Nano, h[HeaderTime]); err != nil {
-		return bad(HeaderTime, "%q is not an RFC 3339 time", h[HeaderTime])
+	if e.Time, err = time.Parse(time.RFC3339Nano, h(HeaderTime)); err != nil {
+		return bad(HeaderTime, "%q is not an RFC 3339 time", h(HeaderTime))
 	}
-	if e.Version, err = strconv.ParseUint(h[HeaderStreamVersion], 10, 64); err != nil || e.Version == 0 {
-		return bad(HeaderStreamVersion, "%q is not a stream version (1 or more)", h[HeaderStreamVersion])
+	if e.Version, err = strconv.ParseUint(h(HeaderStreamVersion), 10, 64); err != nil || e.Version == 0 {
+		return bad(HeaderStreamVersion, "%q is not a stream version (1 or more)", h(HeaderStreamVersion))
 	}
-	if e.Position, err = strconv.ParseUint(h[HeaderPosition], 10, 64); err != nil || e.Position == 0 {
-		return bad(HeaderPosition, "%q is not a log position (1 or more)", h[HeaderPosition])
+	if e.Position, err = strconv.ParseUint(h(HeaderPosition), 10, 64); err != nil || e.Position == 0 {
+		return bad(HeaderPosition, "%q is not a log position (1 or more)", h(HeaderPosition))
 	}
-	if ct := h[HeaderContentType]; ct != "" && ct != ContentType {
+	if ct := h(HeaderContentType); ct != "" && ct != ContentType {
 		return bad(HeaderContentType, "is %q, want %q", ct, ContentType)
 	}
 	e.Metadata = eventstore.Metadata{
-		SchoolID:      h[HeaderSchoolID],
-		ActorID:       h[HeaderActorID],
-		ActorRole:     h[HeaderActorRole],
-		CorrelationID: h[HeaderCorrelationID],
-		CausationID:   h[HeaderCausationID],
-		RequestID:     h[HeaderRequestID],
+		SchoolID:      h(HeaderSchoolID),
+		ActorID:       h(HeaderActorID),
+		ActorRole:     h(HeaderActorRole),
+		CorrelationID: h(HeaderCorrelationID),
+		CausationID:   h(HeaderCausationID),
+		RequestID:     h(HeaderRequestID),
 	}
 	if e.Metadata.SchoolID == "" {
 		return bad(HeaderSchoolID, "is missing: every event belongs to a school")

@@ -123,13 +123,18 @@ func TestMessageRoundTrip(t *testing.T) {
 		hs = append(hs, &h)
 	}
 	value, _ := direct.Value.Encode()
-	got, err := kafka.Marshaler{}.Unmarshal(&sarama.ConsumerMessage{Topic: direct.Topic, Key: k2, Value: value, Headers: hs})
+	consumed := &sarama.ConsumerMessage{Topic: direct.Topic, Key: k2, Value: value, Headers: hs}
+	got, err := kafka.Marshaler{}.Unmarshal(consumed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ev, err := kafka.DecodeMessage(got)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The batch consumers' way, straight from the record, decodes the same.
+	if rec, err := kafka.DecodeRecord(consumed); err != nil || !reflect.DeepEqual(rec, ev) {
+		t.Errorf("from the record: %+v, %v\nthrough Watermill: %+v", rec, err, ev)
 	}
 	want := e
 	want.RecordedAt = e.RecordedAt.UTC()
@@ -182,6 +187,13 @@ func TestDecodeRejectsMalformedMessages(t *testing.T) {
 			_, err := kafka.DecodeHeaders(h, body)
 			if !errors.Is(err, kafka.ErrMalformed) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want ErrMalformed naming %s", err, tt.want)
+			}
+			km := &sarama.ConsumerMessage{Value: body}
+			for k, v := range h {
+				km.Headers = append(km.Headers, &sarama.RecordHeader{Key: []byte(k), Value: []byte(v)})
+			}
+			if _, err := kafka.DecodeRecord(km); !errors.Is(err, kafka.ErrMalformed) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("from the record: err = %v, want ErrMalformed naming %s", err, tt.want)
 			}
 		})
 	}

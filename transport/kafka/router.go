@@ -506,7 +506,18 @@ func (c *consumer) handleMessage(msg *message.Message, o origin, start time.Time
 // decode turns the message into an Event. Every failure is permanent: the
 // same bytes never decode better on a second try.
 func (c *consumer) decode(msg *message.Message) (Event, error) {
-	e, err := DecodeMessage(msg)
+	return c.check(DecodeMessage(msg))
+}
+
+// decodeRecord is decode for a record not made into a Watermill message
+// (a batch's).
+func (c *consumer) decodeRecord(km *sarama.ConsumerMessage) (Event, error) {
+	return c.check(DecodeRecord(km))
+}
+
+// check completes decode: the message decoded into e (or failed with
+// err) must be an event of the topic's channel whose body decodes.
+func (c *consumer) check(e Event, err error) (Event, error) {
 	if err != nil {
 		return Event{}, Permanent(fmt.Errorf("undecodable message: %w", err))
 	}
