@@ -29,7 +29,8 @@ import (
 
 // maxCachedEvents bounds the events the cache holds, over all streams;
 // the streams used least recently go first. About 1 KB each (the record
-// and, when shared, the decoded event): some 20 MB at most.
+// and, when shared, the decoded event): some 20 MB at most, twice that
+// with the room the slices keep to grow (see extend).
 const maxCachedEvents = 20_000
 
 type streamCache struct {
@@ -67,11 +68,60 @@ func (c *streamCache) get(stream string) ([]eventstore.RecordedEvent, []domain.E
 // put records stream as read up to its last record, unless the cache
 // holds more of it already (a concurrent load read further).
 func (c *streamCache) put(stream string, recs []eventstore.RecordedEvent, decoded []domain.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(stream, recs, decoded)
+}
+
+// extend returns recs followed by more, and decoded followed by
+// moreDecoded (nil unless both are the records decoded), and puts them
+// in the cache. recs and
+// decoded are what the caller read of stream before. A stream that grows
+// by an event costs that event, not a copy of the stream: the cache's
+// slices keep room to grow, and whoever holds all of a cached stream
+// appends into that room in place. Slices handed out are clipped to their
+// length, so no one else reads or writes past it, and the cached length
+// moves on in the same lock, so the room is written once.
+func (c *streamCache) extend(stream string, recs []eventstore.RecordedEvent, decoded []domain.Event, more []eventstore.RecordedEvent, moreDecoded []domain.Event) ([]eventstore.RecordedEvent, []domain.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var cachedRecs []eventstore.RecordedEvent
+	var cachedDecoded []domain.Event
+	if el, ok := c.byName[stream]; ok {
+		cs := el.Value.(*cachedStream)
+		cachedRecs, cachedDecoded = cs.recs, cs.decoded
+	}
+	// Decoded only if every record is: the ones before and the new ones.
+	if moreDecoded == nil || len(decoded) != len(recs) {
+		decoded = nil
+	} else {
+		decoded = grow(cachedDecoded, decoded, moreDecoded)
+	}
+	recs = grow(cachedRecs, recs, more)
+	c.putLocked(stream, recs, decoded)
+	n := len(recs)
+	if decoded != nil {
+		decoded = decoded[:n:n]
+	}
+	return recs[:n:n], decoded
+}
+
+// grow returns s followed by more: in cached's room when s is all of
+// cached (the same array, the same length), else in a new array with room
+// for as many again.
+func grow[T any](cached, s, more []T) []T {
+	if len(s) > 0 && len(s) == len(cached) && &s[0] == &cached[0] && cap(cached)-len(cached) >= len(more) {
+		return append(cached, more...)
+	}
+	out := make([]T, len(s), 2*(len(s)+len(more)))
+	copy(out, s)
+	return append(out, more...)
+}
+
+func (c *streamCache) putLocked(stream string, recs []eventstore.RecordedEvent, decoded []domain.Event) {
 	if len(recs) == 0 || len(recs) > maxCachedEvents {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.byName == nil {
 		c.byName = map[string]*list.Element{}
 	}
@@ -153,18 +203,11 @@ func (r *Repository) readStream(ctx context.Context, stream string, known []even
 			moreDecoded[i] = e
 		}
 	}
-	recs = append(recs[:len(recs):len(recs)], more...)
-	if shareable {
-		decoded = append(decoded[:len(decoded):len(decoded)], moreDecoded...)
-	} else {
-		decoded = nil
+	if !shareable {
+		moreDecoded = nil
 	}
-	r.cache.put(stream, recs, decoded)
-	n := len(recs)
-	if decoded != nil {
-		decoded = decoded[:n:n]
-	}
-	return recs[:n:n], decoded, nil
+	recs, decoded = r.cache.extend(stream, recs, decoded, more, moreDecoded)
+	return recs, decoded, nil
 }
 
 // shareableEvent reports whether e's Go type is made of values only, so

@@ -1,7 +1,9 @@
 package commands
 
 import (
+	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,4 +84,73 @@ func TestStreamCacheBound(t *testing.T) {
 	if again, _ := c.get("a"); len(again) != third {
 		t.Errorf("a: %d records after a caller appended to its copy", len(again))
 	}
+}
+
+// A stream grows in the room its cached slice keeps: extending all of
+// what the cache holds writes no copy, while a holder of an older, shorter
+// prefix gets a copy and leaves what others hold as it was.
+func TestStreamCacheExtendsInPlace(t *testing.T) {
+	t.Parallel()
+	rec := func(v uint64) eventstore.RecordedEvent { return eventstore.RecordedEvent{Version: v} }
+	var c streamCache
+	first, _ := c.extend("s", nil, nil, []eventstore.RecordedEvent{rec(1), rec(2)}, nil)
+	cached, _ := c.get("s")
+	second, _ := c.extend("s", cached, nil, []eventstore.RecordedEvent{rec(3)}, nil)
+	if &second[0] != &first[0] {
+		t.Error("extending all of the cached stream copied it")
+	}
+	if len(first) != 2 || cap(first) != 2 {
+		t.Errorf("the first holder's slice changed: len %d cap %d", len(first), cap(first))
+	}
+	// first is a prefix the cache has moved past: its room is taken.
+	other, _ := c.extend("s", first, nil, []eventstore.RecordedEvent{rec(3), rec(4)}, nil)
+	if &other[0] == &second[0] {
+		t.Error("a stale prefix was extended in the room another holder's records are in")
+	}
+	if second[2].Version != 3 || len(second) != 3 {
+		t.Errorf("the second holder's records changed: %v", second)
+	}
+	if got, _ := c.get("s"); len(got) != 4 || got[3].Version != 4 {
+		t.Errorf("cached: %v, want versions 1-4", got)
+	}
+	// Decoded events go along only when every record has one.
+	d := func(n int) []domain.Event { return make([]domain.Event, n) }
+	recs, decoded := c.extend("t", nil, nil, []eventstore.RecordedEvent{rec(1)}, d(1))
+	if len(decoded) != 1 {
+		t.Fatalf("decoded %d, want 1", len(decoded))
+	}
+	if _, decoded = c.extend("t", recs, decoded, []eventstore.RecordedEvent{rec(2)}, nil); decoded != nil {
+		t.Errorf("decoded %d events when the new one is not", len(decoded))
+	}
+	if _, decoded := c.extend("u", []eventstore.RecordedEvent{rec(1)}, nil, []eventstore.RecordedEvent{rec(2)}, d(1)); decoded != nil {
+		t.Errorf("decoded %d events when the old one is not", len(decoded))
+	}
+}
+
+// Concurrent loads of one stream, each extending what it holds, never see
+// another's records change (run with -race).
+func TestStreamCacheConcurrentExtends(t *testing.T) {
+	t.Parallel()
+	var c streamCache
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for range 200 {
+				held, _ := c.get("s")
+				next := uint64(len(held) + 1)
+				got, _ := c.extend("s", held, nil, []eventstore.RecordedEvent{{Version: next, Type: fmt.Sprint(g)}}, nil)
+				for i, r := range got {
+					if r.Version != uint64(i+1) {
+						t.Errorf("record %d has version %d", i, r.Version)
+						return
+					}
+				}
+				if got[len(got)-1].Type != fmt.Sprint(g) {
+					t.Errorf("the record this goroutine added was overwritten")
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
