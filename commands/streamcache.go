@@ -74,14 +74,14 @@ func (c *streamCache) put(stream string, recs []eventstore.RecordedEvent, decode
 }
 
 // extend returns recs followed by more, and decoded followed by
-// moreDecoded (nil unless both are the records decoded), and puts them
-// in the cache. recs and
-// decoded are what the caller read of stream before. A stream that grows
-// by an event costs that event, not a copy of the stream: the cache's
-// slices keep room to grow, and whoever holds all of a cached stream
-// appends into that room in place. Slices handed out are clipped to their
-// length, so no one else reads or writes past it, and the cached length
-// moves on in the same lock, so the room is written once.
+// moreDecoded (nil unless both are the records decoded), and puts them in
+// the cache. recs and decoded are what the caller read of stream before.
+// A stream that grows by an event costs that event, not a copy of the
+// stream: the cache's slices keep room to grow, and whoever holds all of
+// a cached stream appends into that room in place. Slices handed out are
+// clipped to their length, so no one else reads or writes past it, and
+// the cached length moves on in the same lock, so the room is written
+// once.
 func (c *streamCache) extend(stream string, recs []eventstore.RecordedEvent, decoded []domain.Event, more []eventstore.RecordedEvent, moreDecoded []domain.Event) ([]eventstore.RecordedEvent, []domain.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -209,9 +209,9 @@ func (r *Registry) applyGroupTx(ctx context.Context, e *entry, group []*applyReq
 	// lock the streams' rows, creating missing ones, in one round trip.
 	// The insert waits for a concurrent insert of the same row to end;
 	// the select then sees and locks whatever is committed. The
-	// connection is the pool's own, not a pool transaction's: the commit
-	// goes with the last statements (pipeTx.commit), which a pool
-	// transaction would not know of.
+	// transaction is begun on a connection taken from the pool, not as a
+	// pool transaction: the commit goes with the last statements
+	// (pipeTx.commit), and a pool transaction would not know it had ended.
 	conn, err := r.cfg.DB.Acquire(ctx)
 	if err != nil {
 		return err

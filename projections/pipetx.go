@@ -226,7 +226,7 @@ func (t *pipeTx) queueDeferred() {
 }
 
 // commit sends the queued statements and the commit after them, in one
-// round trip: the last of a live apply's three. It is the runner's own
+// round trip: the second and last of a live apply. It is the runner's own
 // end of the transaction (Commit is refused to projectors). After a
 // failure the transaction is aborted, or already ended, and the caller
 // rolls it back (a rollback outside a transaction only warns).
