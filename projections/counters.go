@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,6 +23,7 @@ type counterTable struct {
 	table   string
 	keys    []column // the primary key
 	counter string
+	cols    []column // the keys, then the counter
 	upsert  string
 }
 
@@ -33,12 +33,8 @@ func newCounterTable(table, counter string, keys ...column) *counterTable {
 	}
 	checkColumns(table, keys)
 	cols := append(slices.Clone(keys), column{counter, "bigint"})
-	names := columnNames(keys)
-	return &counterTable{table: table, keys: keys, counter: counter, upsert: fmt.Sprintf(
-		`INSERT INTO %s (%s) SELECT * FROM unnest(%s)
-ON CONFLICT (%s) DO UPDATE SET %s = %s.%s + excluded.%s`,
-		table, strings.Join(columnNames(cols), ", "), unnestParams(cols),
-		strings.Join(names, ", "), counter, table, counter, counter)}
+	return &counterTable{table: table, keys: keys, counter: counter, cols: cols,
+		upsert: upsertSQL(table, cols, len(keys), []string{fmt.Sprintf("%s = %s.%s + excluded.%s", counter, table, counter, counter)})}
 }
 
 // add adds n to the row of key (values in the order of the key columns).
@@ -93,10 +89,5 @@ func (s counterSums) args(c *counterTable) []any {
 		row[len(c.keys)] = n
 		rows = append(rows, row)
 	}
-	slices.SortFunc(rows, func(a, b []any) int { return compareKeys(a, b, len(c.keys)) })
-	args := make([]any, 0, len(c.keys)+1)
-	for i, col := range c.keys {
-		args = append(args, columnArray(col, rows, i))
-	}
-	return append(args, gather[int64](rows, len(c.keys)))
+	return rowArgs(c.cols, len(c.keys), rows)
 }

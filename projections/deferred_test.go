@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -130,7 +131,7 @@ func TestCounterKeysAreChecked(t *testing.T) {
 		want string
 	}{
 		{[]any{"a"}, "1 key values for 2 key columns"},
-		{[]any{"a", 42}, "column minute (timestamptz): a int"},
+		{[]any{"a", 42}, "column minute (timestamptz): a int, want a time.Time"},
 	} {
 		err := testCounts.add(ctx, &ptx, 1, c.key...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -226,4 +227,16 @@ func TestDeferredWriteErrorsNameTheTable(t *testing.T) {
 		!strings.Contains(err.Error(), `relation "marks" does not exist`) {
 		t.Fatalf("flush = %v, want the table named and the cause", err)
 	}
+}
+
+// A table declared with a column type the deferred writes cannot carry
+// fails at start-up, naming the table and the column.
+func TestDeferredTablesRejectUnknownColumnTypes(t *testing.T) {
+	defer func() {
+		msg := fmt.Sprint(recover())
+		if !strings.Contains(msg, "table odd: column payload has type jsonb") {
+			t.Errorf("panic = %q, want one naming the table, column and type", msg)
+		}
+	}()
+	newUpsertTable("odd", 1, column{"id", "text"}, column{"payload", "jsonb"})
 }

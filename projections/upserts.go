@@ -3,8 +3,6 @@ package projections
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -35,11 +33,7 @@ func newUpsertTable(table string, keys int, cols ...column) *upsertTable {
 	for _, c := range cols[keys:] {
 		set = append(set, c.name+" = excluded."+c.name)
 	}
-	return &upsertTable{table: table, cols: cols, keys: keys, upsert: fmt.Sprintf(
-		`INSERT INTO %s (%s) SELECT * FROM unnest(%s)
-ON CONFLICT (%s) DO UPDATE SET %s`,
-		table, strings.Join(columnNames(cols), ", "), unnestParams(cols),
-		strings.Join(columnNames(cols[:keys]), ", "), strings.Join(set, ", "))}
+	return &upsertTable{table: table, cols: cols, keys: keys, upsert: upsertSQL(table, cols, keys, set)}
 }
 
 // put writes a row: values in the order of the columns, not modified
@@ -64,16 +58,8 @@ func (u *upsertTable) put(ctx context.Context, tx pgx.Tx, values ...any) error {
 	return err
 }
 
-// args are the upsert's arguments for rows: one array per column, rows
-// sorted by key.
-func (u *upsertTable) args(rows [][]any) []any {
-	slices.SortFunc(rows, func(a, b []any) int { return compareKeys(a, b, u.keys) })
-	args := make([]any, len(u.cols))
-	for i, c := range u.cols {
-		args[i] = columnArray(c, rows, i)
-	}
-	return args
-}
+// args are the upsert's arguments for rows (see rowArgs).
+func (u *upsertTable) args(rows [][]any) []any { return rowArgs(u.cols, u.keys, rows) }
 
 // pendingRows are the rows put to one upsert table since the last flush.
 type pendingRows struct {
