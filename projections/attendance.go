@@ -91,30 +91,18 @@ func (attendanceProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.R
 		school := tenantOf(e, ev.SchoolID)
 		year, week, monday := isoWeek(ev.Date.Time())
 		students, statuses, notes := lineArrays(ev.Entries)
-		var n [4]int // present, late, absent, excused
-		for _, l := range ev.Entries {
-			switch l.Status {
-			case domain.AttendancePresent:
-				n[0]++
-			case domain.AttendanceLate:
-				n[1]++
-			case domain.AttendanceAbsent:
-				n[2]++
-			case domain.AttendanceExcused:
-				n[3]++
-			}
-		}
 		_, err = tx.Exec(ctx, `
 INSERT INTO registers (register_id, school_id, class_id, date, period, iso_year, iso_week, week_start, recorded_by, recorded_at,
     students, statuses, notes, present, late, absent, excused)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, `+countByStatus+`
+  FROM unnest($12::text[]) AS lines(st)
 ON CONFLICT (register_id) DO UPDATE SET school_id = excluded.school_id, class_id = excluded.class_id, date = excluded.date,
     period = excluded.period, iso_year = excluded.iso_year, iso_week = excluded.iso_week, week_start = excluded.week_start,
     recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at, amended_at = NULL, amendments = 0,
     students = excluded.students, statuses = excluded.statuses, notes = excluded.notes,
     present = excluded.present, late = excluded.late, absent = excluded.absent, excused = excluded.excused`,
 			ev.RegisterID, school, ev.ClassID, ev.Date.Time(), ev.Period, year, week, monday, ev.RecordedBy, ev.At,
-			students, statuses, notes, n[0], n[1], n[2], n[3])
+			students, statuses, notes)
 		return err
 	case domain.AttendanceAmendedType:
 		ev, err := decodeAs[domain.AttendanceAmended](ctx, e)
@@ -139,9 +127,7 @@ ON CONFLICT (register_id, seq, student_id) DO NOTHING`,
 		// are those of the new lines.
 		_, err = tx.Exec(ctx, `
 UPDATE registers g SET (students, statuses, notes, present, late, absent, excused) = (
-    SELECT array_agg(m.s ORDER BY m.k), array_agg(m.st ORDER BY m.k), array_agg(m.n ORDER BY m.k),
-           count(*) FILTER (WHERE m.st = 'present'), count(*) FILTER (WHERE m.st = 'late'),
-           count(*) FILTER (WHERE m.st = 'absent'), count(*) FILTER (WHERE m.st = 'excused')
+    SELECT array_agg(m.s ORDER BY m.k), array_agg(m.st ORDER BY m.k), array_agg(m.n ORDER BY m.k), `+countByStatus+`
       FROM (SELECT o.s, coalesce(u.st, o.st) AS st, coalesce(u.n, o.n) AS n, o.k
               FROM unnest(g.students, g.statuses, g.notes) WITH ORDINALITY AS o(s, st, n, k)
               LEFT JOIN unnest($2::text[], $3::text[], $4::text[]) AS u(s, st, n) ON u.s = o.s
@@ -156,6 +142,12 @@ WHERE g.register_id = $1`, ev.RegisterID, students, statuses, notes, ev.At)
 	}
 	return nil
 }
+
+// countByStatus counts a register's lines by status, present, late,
+// absent and excused, over lines whose status column is st: the one rule
+// of the counts, for a recorded register and an amended one.
+const countByStatus = `count(*) FILTER (WHERE st = 'present'), count(*) FILTER (WHERE st = 'late'),
+    count(*) FILTER (WHERE st = 'absent'), count(*) FILTER (WHERE st = 'excused')`
 
 func lineArrays(entries []domain.AttendanceEntry) (students, statuses, notes []string) {
 	students, statuses, notes = make([]string, len(entries)), make([]string, len(entries)), make([]string, len(entries))
