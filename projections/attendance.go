@@ -95,7 +95,7 @@ func (attendanceProjection) Apply(ctx context.Context, tx pgx.Tx, e eventstore.R
 INSERT INTO registers (register_id, school_id, class_id, date, period, iso_year, iso_week, week_start, recorded_by, recorded_at,
     students, statuses, notes, present, late, absent, excused)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, `+countByStatus+`
-  FROM unnest($12::text[]) AS lines(st)
+  FROM unnest($12::text[]) AS l(status)
 ON CONFLICT (register_id) DO UPDATE SET school_id = excluded.school_id, class_id = excluded.class_id, date = excluded.date,
     period = excluded.period, iso_year = excluded.iso_year, iso_week = excluded.iso_week, week_start = excluded.week_start,
     recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at, amended_at = NULL, amendments = 0,
@@ -127,14 +127,14 @@ ON CONFLICT (register_id, seq, student_id) DO NOTHING`,
 		// are those of the new lines.
 		_, err = tx.Exec(ctx, `
 UPDATE registers g SET (students, statuses, notes, present, late, absent, excused) = (
-    SELECT array_agg(m.s ORDER BY m.k), array_agg(m.st ORDER BY m.k), array_agg(m.n ORDER BY m.k), `+countByStatus+`
-      FROM (SELECT o.s, coalesce(u.st, o.st) AS st, coalesce(u.n, o.n) AS n, o.k
+    SELECT array_agg(l.s ORDER BY l.k), array_agg(l.status ORDER BY l.k), array_agg(l.n ORDER BY l.k), `+countByStatus+`
+      FROM (SELECT o.s, coalesce(u.st, o.st) AS status, coalesce(u.n, o.n) AS n, o.k
               FROM unnest(g.students, g.statuses, g.notes) WITH ORDINALITY AS o(s, st, n, k)
               LEFT JOIN unnest($2::text[], $3::text[], $4::text[]) AS u(s, st, n) ON u.s = o.s
             UNION ALL
             SELECT u.s, u.st, u.n, cardinality(g.students) + u.k
               FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(s, st, n, k)
-             WHERE array_position(g.students, u.s) IS NULL) AS m),
+             WHERE array_position(g.students, u.s) IS NULL) AS l),
     amended_at = $5,
     amendments = (SELECT count(DISTINCT seq) FROM register_amendments WHERE register_id = $1)
 WHERE g.register_id = $1`, ev.RegisterID, students, statuses, notes, ev.At)
@@ -143,11 +143,11 @@ WHERE g.register_id = $1`, ev.RegisterID, students, statuses, notes, ev.At)
 	return nil
 }
 
-// countByStatus counts a register's lines by status, present, late,
-// absent and excused, over lines whose status column is st: the one rule
-// of the counts, for a recorded register and an amended one.
-const countByStatus = `count(*) FILTER (WHERE st = 'present'), count(*) FILTER (WHERE st = 'late'),
-    count(*) FILTER (WHERE st = 'absent'), count(*) FILTER (WHERE st = 'excused')`
+// countByStatus counts attendance lines (alias l, with a status column)
+// by status, present, late, absent and excused: the one rule of the
+// counts, for a recorded register, an amended one and the rates.
+const countByStatus = `count(*) FILTER (WHERE l.status = 'present'), count(*) FILTER (WHERE l.status = 'late'),
+    count(*) FILTER (WHERE l.status = 'absent'), count(*) FILTER (WHERE l.status = 'excused')`
 
 func lineArrays(entries []domain.AttendanceEntry) (students, statuses, notes []string) {
 	students, statuses, notes = make([]string, len(entries)), make([]string, len(entries)), make([]string, len(entries))

@@ -94,8 +94,7 @@ type WeeklyAttendance struct {
 
 // countColumns aggregates attendance lines (alias l, with a status
 // column) into AttendanceCounts columns.
-const countColumns = `count(*) FILTER (WHERE l.status = 'present'), count(*) FILTER (WHERE l.status = 'late'),
-    count(*) FILTER (WHERE l.status = 'absent'), count(*) FILTER (WHERE l.status = 'excused'),
+const countColumns = countByStatus + `,
     round(count(*) FILTER (WHERE l.status IN ('present', 'late'))::numeric
           / nullif(count(*) FILTER (WHERE l.status IN ('present', 'late', 'absent')), 0), 4)::float8`
 
