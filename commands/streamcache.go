@@ -65,14 +65,6 @@ func (c *streamCache) get(stream string) ([]eventstore.RecordedEvent, []domain.E
 	return cs.recs[:n:n], decoded
 }
 
-// put records stream as read up to its last record, unless the cache
-// holds more of it already (a concurrent load read further).
-func (c *streamCache) put(stream string, recs []eventstore.RecordedEvent, decoded []domain.Event) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.putLocked(stream, recs, decoded)
-}
-
 // extend returns recs followed by more, and decoded followed by
 // moreDecoded (nil unless both are the records decoded), and puts them in
 // the cache. recs and decoded are what the caller read of stream before.
@@ -87,7 +79,11 @@ func (c *streamCache) extend(stream string, recs []eventstore.RecordedEvent, dec
 	defer c.mu.Unlock()
 	var cachedRecs []eventstore.RecordedEvent
 	var cachedDecoded []domain.Event
-	if el, ok := c.byName[stream]; ok {
+	if len(recs)+len(more) > maxCachedEvents {
+		// Too long to keep: its room may not be written in place, since
+		// the cached length would not move on.
+		c.dropLocked(stream)
+	} else if el, ok := c.byName[stream]; ok {
 		cs := el.Value.(*cachedStream)
 		cachedRecs, cachedDecoded = cs.recs, cs.decoded
 	}
@@ -118,6 +114,8 @@ func grow[T any](cached, s, more []T) []T {
 	return append(out, more...)
 }
 
+// putLocked records stream as read up to its last record, unless the
+// cache holds more of it already (a concurrent load read further).
 func (c *streamCache) putLocked(stream string, recs []eventstore.RecordedEvent, decoded []domain.Event) {
 	if len(recs) == 0 || len(recs) > maxCachedEvents {
 		return
@@ -150,6 +148,10 @@ func (c *streamCache) putLocked(stream string, recs []eventstore.RecordedEvent, 
 func (c *streamCache) drop(stream string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.dropLocked(stream)
+}
+
+func (c *streamCache) dropLocked(stream string) {
 	if el, ok := c.byName[stream]; ok {
 		c.lru.Remove(el)
 		delete(c.byName, stream)

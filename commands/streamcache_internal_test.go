@@ -43,6 +43,13 @@ func TestShareableEvent(t *testing.T) {
 	}
 }
 
+// put is putLocked with the lock.
+func (c *streamCache) put(stream string, recs []eventstore.RecordedEvent, decoded []domain.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(stream, recs, decoded)
+}
+
 // The cache holds at most maxCachedEvents events; the streams used least
 // recently go first, and a shorter read never replaces a longer one.
 func TestStreamCacheBound(t *testing.T) {
@@ -153,4 +160,28 @@ func TestStreamCacheConcurrentExtends(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// A stream grown past what the cache keeps is not cached, and so is never
+// grown in place: what one load got stays as it was when the next grows it.
+func TestStreamCacheTooLongToKeep(t *testing.T) {
+	t.Parallel()
+	recs := func(from, n int) []eventstore.RecordedEvent {
+		out := make([]eventstore.RecordedEvent, n)
+		for i := range out {
+			out[i].Version = uint64(from + i)
+		}
+		return out
+	}
+	var c streamCache
+	c.extend("s", nil, nil, recs(1, 2), nil)
+	held, _ := c.get("s")
+	long, _ := c.extend("s", held, nil, recs(3, maxCachedEvents), nil)
+	if got, _ := c.get("s"); got != nil {
+		t.Errorf("a stream of %d events is still cached (%d)", len(long), len(got))
+	}
+	other, _ := c.extend("s", held, nil, []eventstore.RecordedEvent{{Version: 3, Type: "other"}}, nil)
+	if long[2].Type == "other" || other[2].Type != "other" {
+		t.Error("growing the same prefix again wrote over the long stream another load holds")
+	}
 }
