@@ -32,12 +32,13 @@ type batchConsumer struct {
 	r       *Router
 	h       Handler
 	group   string
+	cfg     *sarama.Config // the handler's (consumerConfigFor)
 	topics  []string
 	byTopic map[string]*consumer // the per-message way, per topic
 }
 
-func newBatchConsumer(r *Router, h Handler, group string) *batchConsumer {
-	b := &batchConsumer{r: r, h: h, group: group, byTopic: map[string]*consumer{}}
+func newBatchConsumer(r *Router, h Handler, group string, cfg *sarama.Config) *batchConsumer {
+	b := &batchConsumer{r: r, h: h, group: group, cfg: cfg, byTopic: map[string]*consumer{}}
 	for _, ch := range h.Channels {
 		topic := r.cfg.Kafka.Topic(ch)
 		b.topics = append(b.topics, topic)
@@ -81,7 +82,7 @@ func (b *batchConsumer) run(ctx context.Context) {
 // consume is one consumer group client's life: sessions one after the
 // other (a rebalance ends one) until ctx ends or the client fails.
 func (b *batchConsumer) consume(ctx context.Context) error {
-	group, err := sarama.NewConsumerGroup(b.r.cfg.Kafka.Brokers, b.group, consumerConfigFor(b.r.consumerCfg, b.h))
+	group, err := sarama.NewConsumerGroup(b.r.cfg.Kafka.Brokers, b.group, b.cfg)
 	if err != nil {
 		return fmt.Errorf("kafka: consumer group %s: %w", b.group, err)
 	}

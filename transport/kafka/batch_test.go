@@ -271,9 +271,10 @@ func TestRouterRedeliversAnInterruptedBatch(t *testing.T) {
 	}
 }
 
-// A handler with a FetchWait gets the events published while its fetches
-// wait, through HandleBatch and through Handle alike; its consumer
-// configuration is its own, the shared one unchanged.
+// A handler's FetchWait makes a consumer configuration of its own and
+// leaves the shared one unchanged; handlers with one (here one broker
+// that answers at once) still get every event, through HandleBatch and
+// through Handle alike.
 func TestRouterHandlersWithAFetchWait(t *testing.T) {
 	t.Parallel()
 	f := newConsumerFixture(t)

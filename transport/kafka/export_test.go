@@ -1,4 +1,7 @@
 package kafka
 
-// ConsumerConfigFor is consumerConfigFor, for tests.
-var ConsumerConfigFor = consumerConfigFor
+// For tests.
+var (
+	ConsumerConfigFor = consumerConfigFor
+	DecodeRecord      = decodeRecord
+)

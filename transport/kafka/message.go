@@ -360,10 +360,10 @@ func DecodeHeaders(h map[string]string, data []byte) (Event, error) {
 	return decodeHeaders(func(key string) string { return h[key] }, data)
 }
 
-// DecodeRecord decodes a consumed Kafka record as DecodeHeaders does,
+// decodeRecord decodes a consumed Kafka record as DecodeHeaders does,
 // without first copying its headers into a map: the way of the batch
 // consumers, which decode every message of every batch.
-func DecodeRecord(km *sarama.ConsumerMessage) (Event, error) {
+func decodeRecord(km *sarama.ConsumerMessage) (Event, error) {
 	return decodeHeaders(func(key string) string {
 		for _, h := range km.Headers {
 			if h != nil && string(h.Key) == key {

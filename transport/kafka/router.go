@@ -247,7 +247,6 @@ type Router struct {
 	wm          *message.Router
 	subscribers []*wmkafka.Subscriber
 	batchers    []*batchConsumer
-	consumerCfg *sarama.Config
 	producerCfg *sarama.Config
 	ran         atomic.Bool
 	running     chan struct{} // closed once wm and the batchers run
@@ -296,14 +295,13 @@ func NewRouterWithConfig(cfg RouterConfig, handlers ...Handler) (*Router, error)
 		log:         cfg.Logger,
 		metrics:     metrics,
 		wm:          wm,
-		consumerCfg: consumerCfg,
 		producerCfg: producerCfg,
 		running:     make(chan struct{}),
 	}
 	for _, h := range handlers {
 		group := ConsumerGroup(cfg.Kafka, h.Name)
 		if h.HandleBatch != nil {
-			r.batchers = append(r.batchers, newBatchConsumer(r, h, group))
+			r.batchers = append(r.batchers, newBatchConsumer(r, h, group, consumerConfigFor(consumerCfg, h)))
 			continue
 		}
 		sub, err := wmkafka.NewSubscriber(wmkafka.SubscriberConfig{
@@ -512,7 +510,7 @@ func (c *consumer) decode(msg *message.Message) (Event, error) {
 // decodeRecord is decode for a record not made into a Watermill message
 // (a batch's).
 func (c *consumer) decodeRecord(km *sarama.ConsumerMessage) (Event, error) {
-	return c.check(DecodeRecord(km))
+	return c.check(decodeRecord(km))
 }
 
 // check completes decode: the message decoded into e (or failed with
