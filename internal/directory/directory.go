@@ -124,13 +124,8 @@ func (d *Directory) Attendance(ctx context.Context, schoolID, studentID string, 
 	if schoolID == "" {
 		return a, domain.Invalid("schoolId", "is required")
 	}
-	f := projections.AttendanceRateFilter{StudentID: studentID}
-	if !from.IsZero() {
-		f.From = from.String()
-	}
-	if !to.IsZero() {
-		f.To = to.String()
-	}
+	// A zero date is "" (Date.String): an open end.
+	f := projections.AttendanceRateFilter{StudentID: studentID, From: from.String(), To: to.String()}
 	weeks, err := projections.WeeklyAttendanceRates(ctx, d.db, schoolID, f)
 	if err != nil {
 		return sagas.AttendanceSummary{}, fmt.Errorf("directory: attendance of student %s: %w", studentID, err)
