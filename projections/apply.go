@@ -103,9 +103,10 @@ func (r *Registry) ApplyBatch(ctx context.Context, name string, evs []eventstore
 			return fmt.Errorf("%w: event %s (%s) has no stream or version", ErrInvalidEvent, ev.ID, ev.Type)
 		}
 	}
-	if e.streams != nil {
+	unfollowed := func(ev eventstore.RecordedEvent) bool { return !e.follows(ev.StreamID) }
+	if slices.ContainsFunc(evs, unfollowed) {
 		// Streams not followed: nothing to apply or record.
-		evs = slices.DeleteFunc(slices.Clone(evs), func(ev eventstore.RecordedEvent) bool { return !e.follows(ev.StreamID) })
+		evs = slices.DeleteFunc(slices.Clone(evs), unfollowed)
 		if len(evs) == 0 {
 			return nil
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -179,7 +178,7 @@ type entry struct {
 	name     string
 	version  int
 	channels map[domain.Channel]bool
-	streams  map[string]bool // the stream categories followed; nil: all
+	streams  []string // the stream categories followed, sorted; nil: all
 	live     string          // schema names
 	rebuild  string
 	old      string
@@ -196,20 +195,12 @@ func (e *entry) consumes(eventType string) bool {
 // follows reports whether the projection keeps track of a stream
 // (StreamFollower).
 func (e *entry) follows(stream string) bool {
-	return e.streams == nil || e.streams[eventstore.Category(stream)]
+	return e.streams == nil || slices.Contains(e.streams, eventstore.Category(stream))
 }
 
 // wants reports whether the projector is given ev.
 func (e *entry) wants(ev eventstore.RecordedEvent) bool {
 	return e.consumes(ev.Type) && e.follows(ev.StreamID)
-}
-
-// followed lists the stream categories followed, sorted; nil: all.
-func (e *entry) followed() []string {
-	if e.streams == nil {
-		return nil
-	}
-	return slices.Sorted(maps.Keys(e.streams))
 }
 
 var validName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -257,13 +248,15 @@ func NewRegistry(cfg Config, projections ...Projection) (*Registry, error) {
 			e.channels[ch] = true
 		}
 		if f, ok := p.(StreamFollower); ok {
-			e.streams = map[string]bool{}
+			e.streams = []string{}
 			for _, c := range f.StreamCategories() {
 				if c == "" || strings.Contains(c, "-") {
 					errs = append(errs, fmt.Errorf("projections: %s: stream category %q: want a stream ID's part before its first \"-\"", name, c))
 				}
-				e.streams[c] = true
+				e.streams = append(e.streams, c)
 			}
+			slices.Sort(e.streams)
+			e.streams = slices.Compact(e.streams)
 			if len(e.streams) == 0 {
 				errs = append(errs, fmt.Errorf("projections: %s follows no stream category", name))
 			}

@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -102,7 +103,7 @@ func (r *Registry) StatusOf(ctx context.Context, name string) (Status, error) {
 }
 
 func (r *Registry) status(ctx context.Context, e *entry, head eventstore.Position) (Status, error) {
-	s := Status{Name: e.name, Schema: e.live, Channels: e.p.Channels(), StreamCategories: e.followed(), SchemaVersion: e.version,
+	s := Status{Name: e.name, Schema: e.live, Channels: e.p.Channels(), StreamCategories: slices.Clone(e.streams), SchemaVersion: e.version,
 		Head: head, Lag: -1}
 	fail := func(err error) (Status, error) {
 		return Status{}, fmt.Errorf("projections: status of %s: %w", e.name, err)
@@ -210,7 +211,7 @@ func (r *Registry) lag(ctx context.Context, e *entry, after eventstore.Position)
 			types = append(types, t)
 		}
 	}
-	return r.cfg.Lag(ctx, after, types, e.followed())
+	return r.cfg.Lag(ctx, after, types, e.streams)
 }
 
 // buildRunning reports whether some session holds e's build lock.
