@@ -56,26 +56,22 @@ const batchRetryWait = 100 * time.Millisecond
 // maxBatchRejoinWait bounds the wait before joining again.
 const maxBatchRejoinWait = 10 * time.Second
 
-// run consumes until ctx ends, joining the group again after failures
-// (the relay's backoff: doubling, and from the start again after a
-// client that had been working a while).
+// run consumes until ctx ends, joining the group again after failures,
+// after a backoff.
 func (b *batchConsumer) run(ctx context.Context) {
 	log := b.r.log.With("handler", b.h.Name, "consumer_group", b.group)
-	wait := batchRetryWait
+	retry := newBackoff(batchRetryWait, maxBatchRejoinWait)
 	for ctx.Err() == nil {
 		start := time.Now()
 		err := b.consume(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		if time.Since(start) > 4*maxBatchRejoinWait {
-			wait = batchRetryWait
-		}
+		wait := retry.after(start)
 		log.Warn("kafka: batch consumer failed; joining again", "err", err, "in", wait.String())
 		if !sleep(ctx, wait) {
 			return
 		}
-		wait = min(2*wait, maxBatchRejoinWait)
 	}
 }
 

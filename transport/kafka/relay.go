@@ -296,7 +296,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer wg.Wait()
 
 	log := r.cfg.Logger.With("relay", r.cfg.Name)
-	backoff := r.cfg.RetryBackoff
+	retry := newBackoff(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff)
 	for {
 		start := time.Now()
 		err := r.lead(ctx, log)
@@ -304,14 +304,11 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		}
 		r.setLastError(err)
-		if time.Since(start) > 4*r.cfg.MaxRetryBackoff {
-			backoff = r.cfg.RetryBackoff // it had been working: start over
-		}
-		log.Warn("kafka relay: lost its database session; reconnecting", "err", err, "retryIn", backoff.String())
-		if !sleep(ctx, backoff) {
+		wait := retry.after(start)
+		log.Warn("kafka relay: lost its database session; reconnecting", "err", err, "retryIn", wait.String())
+		if !sleep(ctx, wait) {
 			return nil
 		}
-		backoff = min(2*backoff, r.cfg.MaxRetryBackoff)
 	}
 }
 
@@ -369,7 +366,7 @@ func (r *Relay) lead(ctx context.Context, log *slog.Logger) error {
 		r.metrics.active.Set(0)
 	}()
 
-	backoff := r.cfg.RetryBackoff
+	retry := newBackoff(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff)
 	for {
 		start := time.Now()
 		err := r.session(ctx, conn, log)
@@ -382,12 +379,10 @@ func (r *Relay) lead(ctx context.Context, log *slog.Logger) error {
 		}
 		r.metrics.failures.Inc()
 		r.setLastError(err)
-		if time.Since(start) > 4*r.cfg.MaxRetryBackoff {
-			backoff = r.cfg.RetryBackoff
-		}
-		log.Warn("kafka relay: publishing failed; retrying from the checkpoint", "err", err, "retryIn", backoff.String())
+		wait := retry.after(start)
+		log.Warn("kafka relay: publishing failed; retrying from the checkpoint", "err", err, "retryIn", wait.String())
 		// Keep the lock's session talking while we wait.
-		deadline := time.Now().Add(backoff)
+		deadline := time.Now().Add(wait)
 		for time.Now().Before(deadline) {
 			if !sleep(ctx, min(r.cfg.LockPollInterval, time.Until(deadline))) {
 				return ctx.Err()
@@ -396,7 +391,6 @@ func (r *Relay) lead(ctx context.Context, log *slog.Logger) error {
 				return fmt.Errorf("%w: %w", errLockLost, err)
 			}
 		}
-		backoff = min(2*backoff, r.cfg.MaxRetryBackoff)
 	}
 }
 
@@ -846,6 +840,23 @@ func (t *tracker) committed() uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.commit
+}
+
+// backoff is the wait before retrying after a failure: it doubles after
+// every failure up to max, and starts over after an attempt that had been
+// working a while (longer than four times max) when it failed.
+type backoff struct{ initial, max, wait time.Duration }
+
+func newBackoff(initial, max time.Duration) *backoff { return &backoff{initial, max, initial} }
+
+// after returns the wait after a failed attempt that started at start.
+func (b *backoff) after(start time.Time) time.Duration {
+	if time.Since(start) > 4*b.max {
+		b.wait = b.initial
+	}
+	d := b.wait
+	b.wait = min(2*b.wait, b.max)
+	return d
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
