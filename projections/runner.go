@@ -179,7 +179,7 @@ type entry struct {
 	version  int
 	channels map[domain.Channel]bool
 	streams  []string // the stream categories followed, sorted; nil: all
-	live     string          // schema names
+	live     string   // schema names
 	rebuild  string
 	old      string
 	queue    applyQueue // live events waiting to be applied
