@@ -109,12 +109,8 @@ func ListAtRisk(ctx context.Context, db Querier, schoolID string, f AtRiskFilter
 	if err := requireSchool(schoolID); err != nil {
 		return Page[AtRiskStudent]{}, err
 	}
-	limit, err := pageLimit(f.Limit)
-	if err != nil {
-		return Page[AtRiskStudent]{}, err
-	}
-	cols := []sortKey{{"b.lvl_rank", "int"}, {"b.score_key", "float8"}, {"b.student_id", "text"}}
-	keys, err := decodeCursor(f.Cursor, "at-risk", "", len(cols))
+	p, err := keyset{list: "at-risk", desc: true,
+		cols: []sortKey{{"b.lvl_rank", "int"}, {"b.score_key", "float8"}, {"b.student_id", "text"}}}.page(f.PageParams)
 	if err != nil {
 		return Page[AtRiskStudent]{}, err
 	}
@@ -130,8 +126,13 @@ func ListAtRisk(ctx context.Context, db Querier, schoolID string, f AtRiskFilter
 	if f.ClassID != "" {
 		q.where("s.class_id = " + q.arg(f.ClassID))
 	}
-	q.after(cols, true, keys)
-	rows, err := db.Query(ctx, `
+	type row struct {
+		s        AtRiskStudent
+		rank     int
+		scoreKey float64
+	}
+	levels := []string{"", string(domain.RiskLow), string(domain.RiskMedium), string(domain.RiskHigh)}
+	res, err := queryPage(ctx, db, p, `
 WITH open_iv AS (
     SELECT student_id, max(risk_rank) AS iv_rank FROM rm_at_risk.interventions
      WHERE school_id = `+school+` AND status = 'open' GROUP BY student_id
@@ -146,36 +147,26 @@ WITH open_iv AS (
 )
 SELECT b.student_id, b.lvl_rank, b.score_key, coalesce(s.name, ''), coalesce(s.class_id, ''), b.source,
        b.score, coalesce(b.factors, '[]'::jsonb), b.assessed_at
-  FROM b LEFT JOIN rm_at_risk.students s ON s.student_id = b.student_id AND s.school_id = `+school+
-		q.whereSQL()+orderBy(cols, true)+` LIMIT `+q.arg(limit+1), q.args...)
+  FROM b LEFT JOIN rm_at_risk.students s ON s.student_id = b.student_id AND s.school_id = `+school, &q,
+		func(r pgx.Rows) (row, error) {
+			var x row
+			err := r.Scan(&x.s.StudentID, &x.rank, &x.scoreKey, &x.s.Name, &x.s.ClassID, &x.s.LevelSource,
+				&x.s.Score, &x.s.Factors, &x.s.AssessedAt)
+			if x.rank >= 0 && x.rank < len(levels) {
+				x.s.Level = levels[x.rank]
+			}
+			return x, err
+		},
+		func(x row) []string {
+			return []string{strconv.Itoa(x.rank), strconv.FormatFloat(x.scoreKey, 'g', -1, 64), x.s.StudentID}
+		})
 	if err != nil {
 		return Page[AtRiskStudent]{}, err
 	}
-	type row struct {
-		s        AtRiskStudent
-		rank     int
-		scoreKey float64
-	}
-	levels := []string{"", string(domain.RiskLow), string(domain.RiskMedium), string(domain.RiskHigh)}
-	items, err := collect(rows, func(r pgx.Rows) (row, error) {
-		var x row
-		err := r.Scan(&x.s.StudentID, &x.rank, &x.scoreKey, &x.s.Name, &x.s.ClassID, &x.s.LevelSource,
-			&x.s.Score, &x.s.Factors, &x.s.AssessedAt)
-		if x.rank >= 0 && x.rank < len(levels) {
-			x.s.Level = levels[x.rank]
-		}
-		return x, err
-	})
-	if err != nil {
-		return Page[AtRiskStudent]{}, err
-	}
-	p := trimPage(items, limit, "at-risk", "", func(x row) []string {
-		return []string{strconv.Itoa(x.rank), strconv.FormatFloat(x.scoreKey, 'g', -1, 64), x.s.StudentID}
-	})
-	out := Page[AtRiskStudent]{Items: make([]AtRiskStudent, len(p.Items)), NextCursor: p.NextCursor}
+	out := Page[AtRiskStudent]{Items: make([]AtRiskStudent, len(res.Items)), NextCursor: res.NextCursor}
 	at := map[string]int{}
-	ids := make([]string, len(p.Items))
-	for i, x := range p.Items {
+	ids := make([]string, len(res.Items))
+	for i, x := range res.Items {
 		out.Items[i] = x.s
 		out.Items[i].OpenInterventions = []InterventionSummary{}
 		if out.Items[i].Factors == nil {
@@ -259,12 +250,7 @@ func ListInterventions(ctx context.Context, db Querier, schoolID string, f Inter
 	if err := requireSchool(schoolID); err != nil {
 		return Page[Intervention]{}, err
 	}
-	limit, err := pageLimit(f.Limit)
-	if err != nil {
-		return Page[Intervention]{}, err
-	}
-	cols := []sortKey{{"opened_at", "timestamptz"}, {"intervention_id", "text"}}
-	keys, err := decodeCursor(f.Cursor, "interventions", "", len(cols))
+	p, err := keyset{list: "interventions", cols: []sortKey{{"opened_at", "timestamptz"}, {"intervention_id", "text"}}, desc: true}.page(f.PageParams)
 	if err != nil {
 		return Page[Intervention]{}, err
 	}
@@ -283,17 +269,7 @@ func ListInterventions(ctx context.Context, db Querier, schoolID string, f Inter
 		}
 		q.where("status = " + q.arg(string(st)))
 	}
-	q.after(cols, true, keys)
-	rows, err := db.Query(ctx, `SELECT `+interventionColumns+` FROM rm_at_risk.interventions`+q.whereSQL()+
-		orderBy(cols, true)+` LIMIT `+q.arg(limit+1), q.args...)
-	if err != nil {
-		return Page[Intervention]{}, err
-	}
-	items, err := collect(rows, func(r pgx.Rows) (Intervention, error) { return scanIntervention(r) })
-	if err != nil {
-		return Page[Intervention]{}, err
-	}
-	return trimPage(items, limit, "interventions", "", func(iv Intervention) []string {
-		return []string{cursorTime(iv.OpenedAt), iv.InterventionID}
-	}), nil
+	return queryPage(ctx, db, p, `SELECT `+interventionColumns+` FROM rm_at_risk.interventions`, &q,
+		func(r pgx.Rows) (Intervention, error) { return scanIntervention(r) },
+		func(iv Intervention) []string { return []string{cursorTime(iv.OpenedAt), iv.InterventionID} })
 }

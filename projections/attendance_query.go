@@ -173,7 +173,8 @@ func ListRegisters(ctx context.Context, db Querier, schoolID string, f RegisterF
 	if err := requireSchool(schoolID); err != nil {
 		return Page[RegisterSummary]{}, err
 	}
-	limit, err := pageLimit(f.Limit)
+	p, err := keyset{list: "registers", desc: true,
+		cols: []sortKey{{"g.date", "date"}, {"g.period", "int"}, {"g.register_id", "text"}}}.page(f.PageParams)
 	if err != nil {
 		return Page[RegisterSummary]{}, err
 	}
@@ -182,11 +183,6 @@ func ListRegisters(ctx context.Context, db Querier, schoolID string, f RegisterF
 		return Page[RegisterSummary]{}, err
 	}
 	to, err := dateParam("to", f.To)
-	if err != nil {
-		return Page[RegisterSummary]{}, err
-	}
-	cols := []sortKey{{"g.date", "date"}, {"g.period", "int"}, {"g.register_id", "text"}}
-	keys, err := decodeCursor(f.Cursor, "registers", "", len(cols))
 	if err != nil {
 		return Page[RegisterSummary]{}, err
 	}
@@ -201,26 +197,17 @@ func ListRegisters(ctx context.Context, db Querier, schoolID string, f RegisterF
 	if to != nil {
 		q.where("g.date <= " + q.arg(*to))
 	}
-	q.after(cols, true, keys)
-	rows, err := db.Query(ctx, `SELECT g.register_id, g.class_id, g.date::text, g.period, g.recorded_at, g.amended_at, g.amendments, `+
+	return queryPage(ctx, db, p, `SELECT g.register_id, g.class_id, g.date::text, g.period, g.recorded_at, g.amended_at, g.amendments, `+
 		registerCountColumns+`
-  FROM rm_attendance.registers g`+q.whereSQL()+orderBy(cols, true)+` LIMIT `+q.arg(limit+1), q.args...)
-	if err != nil {
-		return Page[RegisterSummary]{}, err
-	}
-	items, err := collect(rows, func(r pgx.Rows) (RegisterSummary, error) {
-		var s RegisterSummary
-		dest := append([]any{&s.RegisterID, &s.ClassID, &s.Date, &s.Period, &s.RecordedAt, &s.AmendedAt, &s.Amendments},
-			s.AttendanceCounts.dest()...)
-		err := r.Scan(dest...)
-		return s, err
-	})
-	if err != nil {
-		return Page[RegisterSummary]{}, err
-	}
-	return trimPage(items, limit, "registers", "", func(s RegisterSummary) []string {
-		return []string{s.Date, strconv.Itoa(s.Period), s.RegisterID}
-	}), nil
+  FROM rm_attendance.registers g`, &q,
+		func(r pgx.Rows) (RegisterSummary, error) {
+			var s RegisterSummary
+			dest := append([]any{&s.RegisterID, &s.ClassID, &s.Date, &s.Period, &s.RecordedAt, &s.AmendedAt, &s.Amendments},
+				s.AttendanceCounts.dest()...)
+			err := r.Scan(dest...)
+			return s, err
+		},
+		func(s RegisterSummary) []string { return []string{s.Date, strconv.Itoa(s.Period), s.RegisterID} })
 }
 
 // WeeklyAttendanceRates returns attendance per ISO week, oldest first, of

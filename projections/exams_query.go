@@ -165,12 +165,7 @@ func ListExams(ctx context.Context, db Querier, schoolID string, f ExamFilter) (
 	if err := requireSchool(schoolID); err != nil {
 		return Page[Exam]{}, err
 	}
-	limit, err := pageLimit(f.Limit)
-	if err != nil {
-		return Page[Exam]{}, err
-	}
-	cols := []sortKey{{"start_date", "date"}, {"exam_id", "text"}}
-	keys, err := decodeCursor(f.Cursor, "exams", "", len(cols))
+	p, err := keyset{list: "exams", cols: []sortKey{{"start_date", "date"}, {"exam_id", "text"}}, desc: true}.page(f.PageParams)
 	if err != nil {
 		return Page[Exam]{}, err
 	}
@@ -185,17 +180,9 @@ func ListExams(ctx context.Context, db Querier, schoolID string, f ExamFilter) (
 	if f.Published != nil {
 		q.where("published = " + q.arg(*f.Published))
 	}
-	q.after(cols, true, keys)
-	rows, err := db.Query(ctx, `SELECT `+examColumns+` FROM rm_exams.exams x`+q.whereSQL()+orderBy(cols, true)+
-		` LIMIT `+q.arg(limit+1), q.args...)
-	if err != nil {
-		return Page[Exam]{}, err
-	}
-	items, err := collect(rows, func(r pgx.Rows) (Exam, error) { return scanExam(r) })
-	if err != nil {
-		return Page[Exam]{}, err
-	}
-	return trimPage(items, limit, "exams", "", func(x Exam) []string { return []string{x.StartDate, x.ExamID} }), nil
+	return queryPage(ctx, db, p, `SELECT `+examColumns+` FROM rm_exams.exams x`, &q,
+		func(r pgx.Rows) (Exam, error) { return scanExam(r) },
+		func(x Exam) []string { return []string{x.StartDate, x.ExamID} })
 }
 
 // ListExamResults lists the results of an exam cycle by student and
@@ -204,12 +191,7 @@ func ListExamResults(ctx context.Context, db Querier, schoolID, examID string, f
 	if err := requireSchool(schoolID); err != nil {
 		return Page[ExamResult]{}, err
 	}
-	limit, err := pageLimit(f.Limit)
-	if err != nil {
-		return Page[ExamResult]{}, err
-	}
-	cols := []sortKey{{"r.student_id", "text"}, {"r.subject", "text"}}
-	keys, err := decodeCursor(f.Cursor, "exam-results", "", len(cols))
+	p, err := keyset{list: "exam-results", cols: []sortKey{{"r.student_id", "text"}, {"r.subject", "text"}}}.page(f.PageParams)
 	if err != nil {
 		return Page[ExamResult]{}, err
 	}
@@ -233,23 +215,15 @@ func ListExamResults(ctx context.Context, db Querier, schoolID, examID string, f
 	if f.Subject != "" {
 		q.where("r.subject = " + q.arg(strings.ToLower(strings.TrimSpace(f.Subject))))
 	}
-	q.after(cols, false, keys)
-	rows, err := db.Query(ctx, `SELECT r.exam_id, r.student_id, coalesce(s.name, ''), r.subject, r.grade::float8, r.recorded_at
+	return queryPage(ctx, db, p, `SELECT r.exam_id, r.student_id, coalesce(s.name, ''), r.subject, r.grade::float8, r.recorded_at
   FROM rm_exams.exam_results r
-  LEFT JOIN rm_exams.students s ON s.student_id = r.student_id AND s.school_id = r.school_id`+
-		q.whereSQL()+orderBy(cols, false)+` LIMIT `+q.arg(limit+1), q.args...)
-	if err != nil {
-		return Page[ExamResult]{}, err
-	}
-	items, err := collect(rows, func(r pgx.Rows) (ExamResult, error) {
-		x := ExamResult{Published: published}
-		err := r.Scan(&x.ExamID, &x.StudentID, &x.StudentName, &x.Subject, &x.Grade, &x.RecordedAt)
-		return x, err
-	})
-	if err != nil {
-		return Page[ExamResult]{}, err
-	}
-	return trimPage(items, limit, "exam-results", "", func(x ExamResult) []string { return []string{x.StudentID, x.Subject} }), nil
+  LEFT JOIN rm_exams.students s ON s.student_id = r.student_id AND s.school_id = r.school_id`, &q,
+		func(r pgx.Rows) (ExamResult, error) {
+			x := ExamResult{Published: published}
+			err := r.Scan(&x.ExamID, &x.StudentID, &x.StudentName, &x.Subject, &x.Grade, &x.RecordedAt)
+			return x, err
+		},
+		func(x ExamResult) []string { return []string{x.StudentID, x.Subject} })
 }
 
 // GetReportCard returns a student's report card for a published exam

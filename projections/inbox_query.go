@@ -110,12 +110,7 @@ func ListInbox(ctx context.Context, db Querier, schoolID string, to Recipient, f
 	if err != nil {
 		return InboxPage{}, err
 	}
-	limit, err := pageLimit(f.Limit)
-	if err != nil {
-		return InboxPage{}, err
-	}
-	cols := []sortKey{{"i.sent_at", "timestamptz"}, {"i.message_id", "text"}}
-	keys, err := decodeCursor(f.Cursor, "inbox", "", len(cols))
+	p, err := keyset{list: "inbox", cols: []sortKey{{"i.sent_at", "timestamptz"}, {"i.message_id", "text"}}, desc: true}.page(f.PageParams)
 	if err != nil {
 		return InboxPage{}, err
 	}
@@ -135,19 +130,15 @@ func ListInbox(ctx context.Context, db Querier, schoolID string, to Recipient, f
 		}
 		q.where("i.category = " + q.arg(string(c)))
 	}
-	q.after(cols, true, keys)
-	rows, err := db.Query(ctx, `SELECT `+inboxColumns+from+q.whereSQL()+orderBy(cols, true)+` LIMIT `+q.arg(limit+1), q.args...)
+	page, err := queryPage(ctx, db, p, `SELECT `+inboxColumns+from, &q,
+		func(r pgx.Rows) (InboxMessage, error) {
+			m, _, err := scanInbox(r)
+			return m, err
+		},
+		func(m InboxMessage) []string { return []string{cursorTime(m.SentAt), m.MessageID} })
 	if err != nil {
 		return InboxPage{}, err
 	}
-	items, err := collect(rows, func(r pgx.Rows) (InboxMessage, error) {
-		m, _, err := scanInbox(r)
-		return m, err
-	})
-	if err != nil {
-		return InboxPage{}, err
-	}
-	page := trimPage(items, limit, "inbox", "", func(m InboxMessage) []string { return []string{cursorTime(m.SentAt), m.MessageID} })
 	return InboxPage{Page: page, Unread: unread}, nil
 }
 

@@ -77,10 +77,6 @@ FROM rm_maintenance.windows WHERE maintenance_id = $1`, maintenanceID))
 
 // ListMaintenanceWindows lists windows, latest start first.
 func ListMaintenanceWindows(ctx context.Context, db Querier, f MaintenanceFilter) (Page[MaintenanceWindow], error) {
-	limit, err := pageLimit(f.Limit)
-	if err != nil {
-		return Page[MaintenanceWindow]{}, err
-	}
 	var q sqlQuery
 	if f.State != "" {
 		st, err := MaintenanceStateFromString("state", f.State)
@@ -89,24 +85,15 @@ func ListMaintenanceWindows(ctx context.Context, db Querier, f MaintenanceFilter
 		}
 		q.where("state = " + q.arg(st))
 	}
-	cols := []sortKey{{"starts_at", "timestamptz"}, {"maintenance_id", "text"}}
-	keys, err := decodeCursor(f.Cursor, "maintenance", f.State, len(cols))
+	// A cursor is bound to the state it lists.
+	p, err := keyset{list: "maintenance", sort: f.State, desc: true,
+		cols: []sortKey{{"starts_at", "timestamptz"}, {"maintenance_id", "text"}}}.page(f.PageParams)
 	if err != nil {
 		return Page[MaintenanceWindow]{}, err
 	}
-	q.after(cols, true, keys)
-	rows, err := db.Query(ctx, `SELECT `+maintenanceColumns+` FROM rm_maintenance.windows`+q.whereSQL()+
-		orderBy(cols, true)+` LIMIT `+q.arg(limit+1), q.args...)
-	if err != nil {
-		return Page[MaintenanceWindow]{}, err
-	}
-	items, err := collect(rows, func(r pgx.Rows) (MaintenanceWindow, error) { return scanMaintenance(r) })
-	if err != nil {
-		return Page[MaintenanceWindow]{}, err
-	}
-	return trimPage(items, limit, "maintenance", f.State, func(w MaintenanceWindow) []string {
-		return []string{cursorTime(w.StartsAt), w.MaintenanceID}
-	}), nil
+	return queryPage(ctx, db, p, `SELECT `+maintenanceColumns+` FROM rm_maintenance.windows`, &q,
+		func(r pgx.Rows) (MaintenanceWindow, error) { return scanMaintenance(r) },
+		func(w MaintenanceWindow) []string { return []string{cursorTime(w.StartsAt), w.MaintenanceID} })
 }
 
 // ReadOnlyWindow is the active read-only window that ends last, if any.

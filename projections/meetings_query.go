@@ -77,7 +77,9 @@ func ListMeetings(ctx context.Context, db Querier, schoolID string, f MeetingFil
 	if err := requireSchool(schoolID); err != nil {
 		return Page[Meeting]{}, err
 	}
-	limit, err := pageLimit(f.Limit)
+	// Undated meetings sort last: their key is a date after any real one.
+	p, err := keyset{list: "meetings",
+		cols: []sortKey{{"coalesce(date, 'infinity'::date)", "date"}, {"coalesce(period, 0)", "int"}, {"meeting_id", "text"}}}.page(f.PageParams)
 	if err != nil {
 		return Page[Meeting]{}, err
 	}
@@ -86,12 +88,6 @@ func ListMeetings(ctx context.Context, db Querier, schoolID string, f MeetingFil
 		return Page[Meeting]{}, err
 	}
 	to, err := dateParam("to", f.To)
-	if err != nil {
-		return Page[Meeting]{}, err
-	}
-	// Undated meetings sort last: their key is a date after any real one.
-	cols := []sortKey{{"coalesce(date, 'infinity'::date)", "date"}, {"coalesce(period, 0)", "int"}, {"meeting_id", "text"}}
-	keys, err := decodeCursor(f.Cursor, "meetings", "", len(cols))
 	if err != nil {
 		return Page[Meeting]{}, err
 	}
@@ -119,21 +115,13 @@ func ListMeetings(ctx context.Context, db Querier, schoolID string, f MeetingFil
 	if to != nil {
 		q.where("date <= " + q.arg(*to))
 	}
-	q.after(cols, false, keys)
-	rows, err := db.Query(ctx, `SELECT `+meetingColumns+` FROM rm_meetings.meetings`+q.whereSQL()+orderBy(cols, false)+
-		` LIMIT `+q.arg(limit+1), q.args...)
-	if err != nil {
-		return Page[Meeting]{}, err
-	}
-	items, err := collect(rows, func(r pgx.Rows) (Meeting, error) { return scanMeeting(r) })
-	if err != nil {
-		return Page[Meeting]{}, err
-	}
-	return trimPage(items, limit, "meetings", "", func(m Meeting) []string {
-		date := m.Date
-		if date == "" {
-			date = "infinity"
-		}
-		return []string{date, strconv.Itoa(m.Period), m.MeetingID}
-	}), nil
+	return queryPage(ctx, db, p, `SELECT `+meetingColumns+` FROM rm_meetings.meetings`, &q,
+		func(r pgx.Rows) (Meeting, error) { return scanMeeting(r) },
+		func(m Meeting) []string {
+			date := m.Date
+			if date == "" {
+				date = "infinity"
+			}
+			return []string{date, strconv.Itoa(m.Period), m.MeetingID}
+		})
 }

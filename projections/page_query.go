@@ -147,60 +147,100 @@ func (q *sqlQuery) whereSQL() string {
 	return " WHERE " + strings.Join(q.conds, " AND ")
 }
 
-// sortKey is one column of a keyset order: the SQL expression, the type
-// its cursor text is cast back to, and how to turn a scanned value into
-// cursor text.
+// sortKey is one column of a keyset order: the SQL expression and the
+// type its cursor text is cast back to.
 type sortKey struct {
 	expr string
 	typ  string // text, timestamptz, date, numeric, int
 }
 
-// after adds the keyset condition "row comes after keys" for an order on
-// cols, all ascending or all descending.
-func (q *sqlQuery) after(cols []sortKey, desc bool, keys []string) {
-	if keys == nil {
-		return
-	}
-	exprs := make([]string, len(cols))
-	vals := make([]string, len(cols))
-	for i, c := range cols {
-		exprs[i] = c.expr
-		vals[i] = q.arg(keys[i]) + "::text::" + c.typ
-	}
-	op := ">"
-	if desc {
-		op = "<"
-	}
-	q.where("(" + strings.Join(exprs, ", ") + ") " + op + " (" + strings.Join(vals, ", ") + ")")
+// keyset is how a list pages: by the values of its order's columns, all
+// ascending or all descending, each page starting after the last row of
+// the page before. Its list name and sort go into every cursor it makes,
+// so a cursor is good only for the list and order that made it (sort
+// names the order where a list offers several, or a filter the cursor is
+// bound to).
+type keyset struct {
+	list string
+	sort string
+	cols []sortKey
+	desc bool
 }
 
-func orderBy(cols []sortKey, desc bool) string {
-	parts := make([]string, len(cols))
-	for i, c := range cols {
-		parts[i] = c.expr
-		if desc {
-			parts[i] += " DESC"
+// listPage is one page asked of a keyset list, checked: its size and the
+// keys it starts after (nil: the first page).
+type listPage struct {
+	keyset
+	limit int
+	keys  []string
+}
+
+// page checks the page size and the cursor of p against the list.
+func (k keyset) page(p PageParams) (listPage, error) {
+	limit, err := pageLimit(p.Limit)
+	if err != nil {
+		return listPage{}, err
+	}
+	keys, err := decodeCursor(p.Cursor, k.list, k.sort, len(k.cols))
+	if err != nil {
+		return listPage{}, err
+	}
+	return listPage{keyset: k, limit: limit, keys: keys}, nil
+}
+
+// clauses adds "after the cursor" to q's conditions and returns what
+// follows a query's FROM: the conditions, the order, and a limit of one
+// row more than the page, which tells whether another page follows.
+func (p listPage) clauses(q *sqlQuery) string {
+	if p.keys != nil {
+		exprs := make([]string, len(p.cols))
+		vals := make([]string, len(p.cols))
+		for i, c := range p.cols {
+			exprs[i] = c.expr
+			vals[i] = q.arg(p.keys[i]) + "::text::" + c.typ
+		}
+		op := ">"
+		if p.desc {
+			op = "<"
+		}
+		q.where("(" + strings.Join(exprs, ", ") + ") " + op + " (" + strings.Join(vals, ", ") + ")")
+	}
+	order := make([]string, len(p.cols))
+	for i, c := range p.cols {
+		order[i] = c.expr
+		if p.desc {
+			order[i] += " DESC"
 		}
 	}
-	return " ORDER BY " + strings.Join(parts, ", ")
+	return q.whereSQL() + " ORDER BY " + strings.Join(order, ", ") + " LIMIT " + q.arg(p.limit+1)
+}
+
+// queryPage runs selectFrom (a query up to and including its FROM) with
+// q's conditions as page p, scans the rows with scan and makes the next
+// page's cursor with keys, which renders a row's values of p's columns.
+func queryPage[T any](ctx context.Context, db Querier, p listPage, selectFrom string, q *sqlQuery,
+	scan func(pgx.Rows) (T, error), keys func(T) []string) (Page[T], error) {
+	rows, err := db.Query(ctx, selectFrom+p.clauses(q), q.args...)
+	if err != nil {
+		return Page[T]{}, err
+	}
+	items, err := collect(rows, scan)
+	if err != nil {
+		return Page[T]{}, err
+	}
+	out := Page[T]{Items: items}
+	if out.Items == nil {
+		out.Items = []T{}
+	}
+	if len(items) > p.limit {
+		out.Items = items[:p.limit]
+		out.NextCursor = encodeCursor(p.list, p.sort, keys(out.Items[p.limit-1])...)
+	}
+	return out, nil
 }
 
 // cursorTime renders a time sort key for a cursor.
 func cursorTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-// trimPage cuts the extra row a query fetched to learn whether a next page
-// exists, and makes the cursor from the last row kept.
-func trimPage[T any](items []T, limit int, list, sort string, keys func(T) []string) Page[T] {
-	p := Page[T]{Items: items}
-	if p.Items == nil {
-		p.Items = []T{}
-	}
-	if len(items) > limit {
-		p.Items = items[:limit]
-		p.NextCursor = encodeCursor(list, sort, keys(p.Items[limit-1])...)
-	}
-	return p
-}
 
 // dateParam parses an optional "YYYY-MM-DD" filter.
 func dateParam(field, s string) (*time.Time, error) {

@@ -129,7 +129,7 @@ func ListStudentAssessments(ctx context.Context, db Querier, schoolID, studentID
 	if err := requireSchool(schoolID); err != nil {
 		return Page[Assessment]{}, err
 	}
-	limit, err := pageLimit(f.Limit)
+	p, err := keyset{list: "assessments", cols: []sortKey{{"assessed_at", "timestamptz"}, {"seq", "bigint"}}, desc: true}.page(f.PageParams)
 	if err != nil {
 		return Page[Assessment]{}, err
 	}
@@ -138,11 +138,6 @@ func ListStudentAssessments(ctx context.Context, db Querier, schoolID, studentID
 		return Page[Assessment]{}, err
 	}
 	to, err := dateParam("to", f.To)
-	if err != nil {
-		return Page[Assessment]{}, err
-	}
-	cols := []sortKey{{"assessed_at", "timestamptz"}, {"seq", "bigint"}}
-	keys, err := decodeCursor(f.Cursor, "assessments", "", len(cols))
 	if err != nil {
 		return Page[Assessment]{}, err
 	}
@@ -165,31 +160,24 @@ func ListStudentAssessments(ctx context.Context, db Querier, schoolID, studentID
 	if to != nil {
 		q.where("assessed_at < " + q.arg(to.AddDate(0, 0, 1)))
 	}
-	q.after(cols, true, keys)
-	rows, err := db.Query(ctx, `SELECT assessment_id, student_id, subject, grade::float8, assessment_type, assessed_at,
-    recorded_by, recorded_at, seq FROM rm_performance.assessments`+q.whereSQL()+orderBy(cols, true)+
-		` LIMIT `+q.arg(limit+1), q.args...)
-	if err != nil {
-		return Page[Assessment]{}, err
-	}
 	type row struct {
 		a   Assessment
 		seq int64
 	}
-	items, err := collect(rows, func(r pgx.Rows) (row, error) {
-		var x row
-		err := r.Scan(&x.a.AssessmentID, &x.a.StudentID, &x.a.Subject, &x.a.Grade, &x.a.AssessmentType,
-			&x.a.AssessedAt, &x.a.RecordedBy, &x.a.RecordedAt, &x.seq)
-		return x, err
-	})
+	res, err := queryPage(ctx, db, p, `SELECT assessment_id, student_id, subject, grade::float8, assessment_type, assessed_at,
+    recorded_by, recorded_at, seq FROM rm_performance.assessments`, &q,
+		func(r pgx.Rows) (row, error) {
+			var x row
+			err := r.Scan(&x.a.AssessmentID, &x.a.StudentID, &x.a.Subject, &x.a.Grade, &x.a.AssessmentType,
+				&x.a.AssessedAt, &x.a.RecordedBy, &x.a.RecordedAt, &x.seq)
+			return x, err
+		},
+		func(x row) []string { return []string{cursorTime(x.a.AssessedAt), strconv.FormatInt(x.seq, 10)} })
 	if err != nil {
 		return Page[Assessment]{}, err
 	}
-	p := trimPage(items, limit, "assessments", "", func(x row) []string {
-		return []string{cursorTime(x.a.AssessedAt), strconv.FormatInt(x.seq, 10)}
-	})
-	out := Page[Assessment]{Items: make([]Assessment, len(p.Items)), NextCursor: p.NextCursor}
-	for i, x := range p.Items {
+	out := Page[Assessment]{Items: make([]Assessment, len(res.Items)), NextCursor: res.NextCursor}
+	for i, x := range res.Items {
 		out.Items[i] = x.a
 	}
 	return out, nil

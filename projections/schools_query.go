@@ -33,29 +33,16 @@ func GetSchool(ctx context.Context, db Querier, schoolID string) (School, error)
 // ListSchools lists every school by name. It is the one query across
 // tenants: for platform admins only (the HTTP layer's check).
 func ListSchools(ctx context.Context, db Querier, page PageParams) (Page[School], error) {
-	limit, err := pageLimit(page.Limit)
-	if err != nil {
-		return Page[School]{}, err
-	}
-	cols := []sortKey{{"name", "text"}, {"school_id", "text"}}
-	keys, err := decodeCursor(page.Cursor, "schools", "", len(cols))
+	p, err := keyset{list: "schools", cols: []sortKey{{"name", "text"}, {"school_id", "text"}}}.page(page)
 	if err != nil {
 		return Page[School]{}, err
 	}
 	var q sqlQuery
-	q.after(cols, false, keys)
-	rows, err := db.Query(ctx, `SELECT school_id, name, timezone, registered_at FROM rm_schools.schools`+
-		q.whereSQL()+orderBy(cols, false)+` LIMIT `+q.arg(limit+1), q.args...)
-	if err != nil {
-		return Page[School]{}, err
-	}
-	items, err := collect(rows, func(r pgx.Rows) (School, error) {
-		var s School
-		err := r.Scan(&s.SchoolID, &s.Name, &s.Timezone, &s.RegisteredAt)
-		return s, err
-	})
-	if err != nil {
-		return Page[School]{}, err
-	}
-	return trimPage(items, limit, "schools", "", func(s School) []string { return []string{s.Name, s.SchoolID} }), nil
+	return queryPage(ctx, db, p, `SELECT school_id, name, timezone, registered_at FROM rm_schools.schools`, &q,
+		func(r pgx.Rows) (School, error) {
+			var s School
+			err := r.Scan(&s.SchoolID, &s.Name, &s.Timezone, &s.RegisteredAt)
+			return s, err
+		},
+		func(s School) []string { return []string{s.Name, s.SchoolID} })
 }

@@ -122,10 +122,6 @@ func ListStudents(ctx context.Context, db Querier, schoolID string, f StudentFil
 	if err := requireSchool(schoolID); err != nil {
 		return Page[Student]{}, err
 	}
-	limit, err := pageLimit(f.Limit)
-	if err != nil {
-		return Page[Student]{}, err
-	}
 	if f.Sort == "" {
 		f.Sort = "name" // one cursor form for the default order
 	}
@@ -133,8 +129,7 @@ func ListStudents(ctx context.Context, db Querier, schoolID string, f StudentFil
 	if !ok {
 		return Page[Student]{}, domain.Invalid("sort", "%q is not a sort order (name, enrolledAt)", f.Sort)
 	}
-	cols := []sortKey{sk, {"s.student_id", "text"}}
-	keys, err := decodeCursor(f.Cursor, "students", f.Sort, len(cols))
+	p, err := keyset{list: "students", sort: f.Sort, cols: []sortKey{sk, {"s.student_id", "text"}}}.page(f.PageParams)
 	if err != nil {
 		return Page[Student]{}, err
 	}
@@ -157,22 +152,17 @@ func ListStudents(ctx context.Context, db Querier, schoolID string, f StudentFil
 		q.where(`EXISTS (SELECT 1 FROM rm_students.student_guardians g
 WHERE g.school_id = s.school_id AND g.student_id = s.student_id AND g.guardian_id = ` + q.arg(f.GuardianID) + `)`)
 	}
-	q.after(cols, false, keys)
-	rows, err := db.Query(ctx, `SELECT `+studentColumns+studentFrom+q.whereSQL()+orderBy(cols, false)+
-		` LIMIT `+q.arg(limit+1), q.args...)
+	page, err := queryPage(ctx, db, p, `SELECT `+studentColumns+studentFrom, &q,
+		func(r pgx.Rows) (Student, error) { return scanStudent(r) },
+		func(s Student) []string {
+			if f.Sort == "enrolledAt" {
+				return []string{cursorTime(s.EnrolledAt), s.StudentID}
+			}
+			return []string{s.Name, s.StudentID}
+		})
 	if err != nil {
 		return Page[Student]{}, err
 	}
-	items, err := collect(rows, func(r pgx.Rows) (Student, error) { return scanStudent(r) })
-	if err != nil {
-		return Page[Student]{}, err
-	}
-	page := trimPage(items, limit, "students", f.Sort, func(s Student) []string {
-		if f.Sort == "enrolledAt" {
-			return []string{cursorTime(s.EnrolledAt), s.StudentID}
-		}
-		return []string{s.Name, s.StudentID}
-	})
 	return page, addGuardians(ctx, db, schoolID, page.Items)
 }
 
@@ -238,12 +228,7 @@ func ListClasses(ctx context.Context, db Querier, schoolID string, f ClassFilter
 	if err := requireSchool(schoolID); err != nil {
 		return Page[Class]{}, err
 	}
-	limit, err := pageLimit(f.Limit)
-	if err != nil {
-		return Page[Class]{}, err
-	}
-	cols := []sortKey{{"c.name", "text"}, {"c.class_id", "text"}}
-	keys, err := decodeCursor(f.Cursor, "classes", "", len(cols))
+	p, err := keyset{list: "classes", cols: []sortKey{{"c.name", "text"}, {"c.class_id", "text"}}}.page(f.PageParams)
 	if err != nil {
 		return Page[Class]{}, err
 	}
@@ -256,17 +241,12 @@ func ListClasses(ctx context.Context, db Querier, schoolID string, f ClassFilter
 		q.where(`EXISTS (SELECT 1 FROM rm_students.class_subjects cs
 WHERE cs.school_id = c.school_id AND cs.class_id = c.class_id AND cs.teacher_id = ` + q.arg(f.TeacherID) + `)`)
 	}
-	q.after(cols, false, keys)
-	rows, err := db.Query(ctx, `SELECT `+classColumns+` FROM rm_students.classes c`+q.whereSQL()+orderBy(cols, false)+
-		` LIMIT `+q.arg(limit+1), q.args...)
+	page, err := queryPage(ctx, db, p, `SELECT `+classColumns+` FROM rm_students.classes c`, &q,
+		func(r pgx.Rows) (Class, error) { return scanClass(r) },
+		func(c Class) []string { return []string{c.Name, c.ClassID} })
 	if err != nil {
 		return Page[Class]{}, err
 	}
-	items, err := collect(rows, func(r pgx.Rows) (Class, error) { return scanClass(r) })
-	if err != nil {
-		return Page[Class]{}, err
-	}
-	page := trimPage(items, limit, "classes", "", func(c Class) []string { return []string{c.Name, c.ClassID} })
 	return page, addClassSubjects(ctx, db, schoolID, page.Items)
 }
 
@@ -304,12 +284,7 @@ func ClassRoster(ctx context.Context, db Querier, schoolID, classID string, page
 	if err := requireSchool(schoolID); err != nil {
 		return Page[RosterEntry]{}, err
 	}
-	limit, err := pageLimit(page.Limit)
-	if err != nil {
-		return Page[RosterEntry]{}, err
-	}
-	cols := []sortKey{{"coalesce(s.name, '')", "text"}, {"r.student_id", "text"}}
-	keys, err := decodeCursor(page.Cursor, "roster", "", len(cols))
+	p, err := keyset{list: "roster", cols: []sortKey{{"coalesce(s.name, '')", "text"}, {"r.student_id", "text"}}}.page(page)
 	if err != nil {
 		return Page[RosterEntry]{}, err
 	}
@@ -324,23 +299,15 @@ func ClassRoster(ctx context.Context, db Querier, schoolID, classID string, page
 	var q sqlQuery
 	q.where("r.school_id = " + q.arg(schoolID))
 	q.where("r.class_id = " + q.arg(classID))
-	q.after(cols, false, keys)
-	rows, err := db.Query(ctx, `SELECT r.student_id, coalesce(s.name, ''), coalesce(s.status, ''), coalesce(s.grade_level, 0), r.added_at
+	return queryPage(ctx, db, p, `SELECT r.student_id, coalesce(s.name, ''), coalesce(s.status, ''), coalesce(s.grade_level, 0), r.added_at
   FROM rm_students.class_roster r
-  LEFT JOIN rm_students.students s ON s.student_id = r.student_id AND s.school_id = r.school_id`+
-		q.whereSQL()+orderBy(cols, false)+` LIMIT `+q.arg(limit+1), q.args...)
-	if err != nil {
-		return Page[RosterEntry]{}, err
-	}
-	items, err := collect(rows, func(r pgx.Rows) (RosterEntry, error) {
-		var e RosterEntry
-		err := r.Scan(&e.StudentID, &e.Name, &e.Status, &e.GradeLevel, &e.AddedAt)
-		return e, err
-	})
-	if err != nil {
-		return Page[RosterEntry]{}, err
-	}
-	return trimPage(items, limit, "roster", "", func(e RosterEntry) []string { return []string{e.Name, e.StudentID} }), nil
+  LEFT JOIN rm_students.students s ON s.student_id = r.student_id AND s.school_id = r.school_id`, &q,
+		func(r pgx.Rows) (RosterEntry, error) {
+			var e RosterEntry
+			err := r.Scan(&e.StudentID, &e.Name, &e.Status, &e.GradeLevel, &e.AddedAt)
+			return e, err
+		},
+		func(e RosterEntry) []string { return []string{e.Name, e.StudentID} })
 }
 
 // Lookups for the HTTP layer's authorization (teachers see their classes

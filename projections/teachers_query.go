@@ -108,10 +108,6 @@ func ListTeachers(ctx context.Context, db Querier, schoolID string, f TeacherFil
 	if err := requireSchool(schoolID); err != nil {
 		return Page[Teacher]{}, err
 	}
-	limit, err := pageLimit(f.Limit)
-	if err != nil {
-		return Page[Teacher]{}, err
-	}
 	if f.Sort == "" {
 		f.Sort = "name" // one cursor form for the default order
 	}
@@ -119,8 +115,7 @@ func ListTeachers(ctx context.Context, db Querier, schoolID string, f TeacherFil
 	if !ok {
 		return Page[Teacher]{}, domain.Invalid("sort", "%q is not a sort order (name, createdAt)", f.Sort)
 	}
-	cols := []sortKey{sk, {"t.teacher_id", "text"}}
-	keys, err := decodeCursor(f.Cursor, "teachers", f.Sort, len(cols))
+	p, err := keyset{list: "teachers", sort: f.Sort, cols: []sortKey{sk, {"t.teacher_id", "text"}}}.page(f.PageParams)
 	if err != nil {
 		return Page[Teacher]{}, err
 	}
@@ -140,22 +135,17 @@ func ListTeachers(ctx context.Context, db Querier, schoolID string, f TeacherFil
 		q.where(`EXISTS (SELECT 1 FROM rm_teachers.class_subject_teachers c
 WHERE c.school_id = t.school_id AND c.teacher_id = t.teacher_id AND c.class_id = ` + q.arg(f.ClassID) + `)`)
 	}
-	q.after(cols, false, keys)
-	rows, err := db.Query(ctx, `SELECT `+teacherColumns+` FROM rm_teachers.teachers t`+q.whereSQL()+
-		orderBy(cols, false)+` LIMIT `+q.arg(limit+1), q.args...)
+	page, err := queryPage(ctx, db, p, `SELECT `+teacherColumns+` FROM rm_teachers.teachers t`, &q,
+		func(r pgx.Rows) (Teacher, error) { return scanTeacher(r) },
+		func(t Teacher) []string {
+			if f.Sort == "createdAt" {
+				return []string{cursorTime(t.CreatedAt), t.TeacherID}
+			}
+			return []string{t.Name, t.TeacherID}
+		})
 	if err != nil {
 		return Page[Teacher]{}, err
 	}
-	items, err := collect(rows, func(r pgx.Rows) (Teacher, error) { return scanTeacher(r) })
-	if err != nil {
-		return Page[Teacher]{}, err
-	}
-	page := trimPage(items, limit, "teachers", f.Sort, func(t Teacher) []string {
-		if f.Sort == "createdAt" {
-			return []string{cursorTime(t.CreatedAt), t.TeacherID}
-		}
-		return []string{t.Name, t.TeacherID}
-	})
 	return page, addTaughtClasses(ctx, db, schoolID, page.Items)
 }
 

@@ -121,12 +121,7 @@ func TimetableHistory(ctx context.Context, db Querier, schoolID string, sel Time
 	if sel.ClassID != "" && sel.TeacherID != "" {
 		return Page[TimetableVersion]{}, domain.Invalid("teacherId", "give a class or a teacher, not both")
 	}
-	limit, err := pageLimit(page.Limit)
-	if err != nil {
-		return Page[TimetableVersion]{}, err
-	}
-	cols := []sortKey{{"v.version", "int"}}
-	keys, err := decodeCursor(page.Cursor, "timetable-versions", "", len(cols))
+	p, err := keyset{list: "timetable-versions", cols: []sortKey{{"v.version", "int"}}, desc: true}.page(page)
 	if err != nil {
 		return Page[TimetableVersion]{}, err
 	}
@@ -141,21 +136,12 @@ WHERE l.school_id = v.school_id AND l.version = v.version AND l.class_id = ` + q
 		count = `(SELECT count(*) FROM rm_timetables.timetable_lessons l
 WHERE l.school_id = v.school_id AND l.version = v.version AND l.teacher_id = ` + q.arg(sel.TeacherID) + `)`
 	}
-	q.after(cols, true, keys)
-	rows, err := db.Query(ctx, `SELECT v.version, v.change_kind, v.reason, v.published_at, `+count+`
-  FROM rm_timetables.timetable_versions v`+q.whereSQL()+orderBy(cols, true)+` LIMIT `+q.arg(limit+1), q.args...)
-	if err != nil {
-		return Page[TimetableVersion]{}, err
-	}
-	items, err := collect(rows, func(r pgx.Rows) (TimetableVersion, error) {
-		var v TimetableVersion
-		err := r.Scan(&v.Version, &v.ChangeKind, &v.Reason, &v.PublishedAt, &v.Lessons)
-		return v, err
-	})
-	if err != nil {
-		return Page[TimetableVersion]{}, err
-	}
-	return trimPage(items, limit, "timetable-versions", "", func(v TimetableVersion) []string {
-		return []string{strconv.Itoa(v.Version)}
-	}), nil
+	return queryPage(ctx, db, p, `SELECT v.version, v.change_kind, v.reason, v.published_at, `+count+`
+  FROM rm_timetables.timetable_versions v`, &q,
+		func(r pgx.Rows) (TimetableVersion, error) {
+			var v TimetableVersion
+			err := r.Scan(&v.Version, &v.ChangeKind, &v.Reason, &v.PublishedAt, &v.Lessons)
+			return v, err
+		},
+		func(v TimetableVersion) []string { return []string{strconv.Itoa(v.Version)} })
 }
