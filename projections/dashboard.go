@@ -9,17 +9,17 @@ import (
 	"github.com/edusmarthub/edusmarthub/eventstore"
 )
 
-// dashboardProjection feeds the school dashboard: headcounts of students,
-// teachers and classes, and interventions opened and closed. It keeps its
-// own slim copy of each fact, one table per kind of stream, and the
-// figures are aggregated when queried.
+// dashboardProjection feeds the school dashboard: headcounts of teachers
+// and classes, and interventions opened and closed. It keeps its own slim
+// copy of each fact, one table per kind of stream, and the figures are
+// aggregated when queried.
 //
-// The grade averages and the attendance trend are aggregated from the
-// performance and attendance read models instead, whose assessments and
-// registers (with their counts by status) hold exactly what a copy here
-// would: the dashboard does not write every grade and register a second
-// time. A grade counts for the class its student is in now (performance's
-// copy of the students), whichever of the two arrived first.
+// The student headcounts, the grade averages and the attendance trend
+// are aggregated from the performance and attendance read models instead,
+// whose students, assessments and registers (with their counts by status)
+// hold exactly what a copy here would: the dashboard does not write every
+// student, grade and register a second time. A grade counts for the class
+// its student is in now, whichever of the two arrived first.
 type dashboardProjection struct{}
 
 const dashboardName = "dashboard"
@@ -29,8 +29,10 @@ func (dashboardProjection) Name() string { return dashboardName }
 // SchemaVersion 1: attendance as one row per register (was one per line);
 // 2: no grades table (the averages come from the performance read model);
 // 3: no attendance table (the trend comes from the attendance read model),
-// the students indexed for the headcounts rather than by class.
-func (dashboardProjection) SchemaVersion() int { return 3 }
+// the students indexed for the headcounts rather than by class;
+// 4: no students table (the headcounts come from the performance read
+// model's students, the ones its averages are by class of).
+func (dashboardProjection) SchemaVersion() int { return 4 }
 
 func (dashboardProjection) Channels() []domain.Channel {
 	return []domain.Channel{domain.ChannelTeacher, domain.ChannelStudent, domain.ChannelAIServices}
@@ -39,7 +41,7 @@ func (dashboardProjection) Channels() []domain.Channel {
 // StreamCategories: what the dashboard counts; not, among others, the risk
 // profiles that are most of the ai_services channel.
 func (dashboardProjection) StreamCategories() []string {
-	return []string{"teacher", "class", "student", "intervention"}
+	return []string{"teacher", "class", "intervention"}
 }
 
 func (dashboardProjection) Schema() string {
@@ -50,15 +52,6 @@ CREATE TABLE IF NOT EXISTS teachers (
     active     boolean NOT NULL
 );
 CREATE INDEX IF NOT EXISTS teachers_school_idx ON teachers (school_id);
-
-CREATE TABLE IF NOT EXISTS students (
-    student_id text PRIMARY KEY,
-    school_id  text NOT NULL,
-    name       text NOT NULL,
-    class_id   text,
-    status     text NOT NULL
-);
-CREATE INDEX IF NOT EXISTS students_status_idx ON students (school_id, status); -- the headcounts
 
 CREATE TABLE IF NOT EXISTS classes (
     class_id  text PRIMARY KEY,
@@ -123,5 +116,5 @@ ON CONFLICT (intervention_id) DO UPDATE SET school_id = excluded.school_id, stat
 			ev.InterventionID, string(ev.Outcome), ev.At)
 		return err
 	}
-	return applyStudentCopy(ctx, tx, e)
+	return nil
 }

@@ -60,8 +60,8 @@ type InterventionWeek struct {
 // GetDashboard returns the school dashboard. weeks bounds the trends (0:
 // DefaultDashboardWeeks, at most 104); the trends cover the latest weeks
 // that have data, so the figures depend on the events only, not on the
-// day they are read. It reads the dashboard, performance (the grade
-// averages) and attendance (the trend) read models.
+// day they are read. It reads the dashboard, performance (the students
+// and the grade averages) and attendance (the trend) read models.
 func GetDashboard(ctx context.Context, db Querier, schoolID string, weeks int) (Dashboard, error) {
 	if err := requireSchool(schoolID); err != nil {
 		return Dashboard{}, err
@@ -75,8 +75,8 @@ func GetDashboard(ctx context.Context, db Querier, schoolID string, weeks int) (
 	d := Dashboard{SchoolID: schoolID}
 	h := &d.Headcounts
 	err := db.QueryRow(ctx, `SELECT
-    (SELECT count(*) FROM rm_dashboard.students WHERE school_id = $1 AND status = 'enrolled'),
-    (SELECT count(*) FROM rm_dashboard.students WHERE school_id = $1 AND status = 'withdrawn'),
+    (SELECT count(*) FROM rm_performance.students WHERE school_id = $1 AND status = 'enrolled'),
+    (SELECT count(*) FROM rm_performance.students WHERE school_id = $1 AND status = 'withdrawn'),
     (SELECT count(*) FROM rm_dashboard.teachers WHERE school_id = $1 AND active),
     (SELECT count(*) FROM rm_dashboard.teachers WHERE school_id = $1 AND NOT active),
     (SELECT count(*) FROM rm_dashboard.classes WHERE school_id = $1)`, schoolID).
