@@ -210,67 +210,6 @@ func TestRouterHandlesAFailedBatchOneMessageAtATime(t *testing.T) {
 	}
 }
 
-// A batch interrupted by the router's stop is not acknowledged: the next
-// run gets it again, and nothing acknowledged before.
-func TestRouterRedeliversAnInterruptedBatch(t *testing.T) {
-	t.Parallel()
-	f := newConsumerFixture(t)
-	topic := f.cfg.Topic(domain.ChannelTeacher)
-	group := kafka.ConsumerGroup(f.cfg, "halted")
-	first := testEvent(domain.TeacherDeactivatedType, "teacher-halt", 1)
-	second := testEvent(domain.TeacherDeactivatedType, "teacher-halt", 2)
-
-	done := &batchRecorder{}
-	started := make(chan struct{})
-	var once sync.Once
-	_, stop := f.run(kafka.RouterConfig{}, kafka.Handler{
-		Name:     "halted",
-		Channels: []domain.Channel{domain.ChannelTeacher},
-		Handle:   func(context.Context, kafka.Event) error { return nil },
-		HandleBatch: func(ctx context.Context, es []kafka.Event) error {
-			if slices.ContainsFunc(es, func(e kafka.Event) bool { return e.ID == second.ID }) {
-				once.Do(func() { close(started) })
-				<-ctx.Done() // stopped mid-batch
-				return ctx.Err()
-			}
-			done.batch(es)
-			return nil
-		},
-	})
-	f.publish(first)
-	eventually(t, 30*time.Second, "the first event", func() bool { b, _, _ := done.handled(); return len(b) == 1 })
-	eventually(t, 10*time.Second, "its offset committed", func() bool { return f.committed(group, topic) == 1 })
-	f.publish(second)
-	select {
-	case <-started:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the second event never reached the handler")
-	}
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	if got := metric(t, f, "kafka_consumer_messages_total", "handler", "halted", "outcome", "requeued"); got != 1 {
-		t.Errorf("requeued = %v, want 1", got)
-	}
-
-	again := &batchRecorder{}
-	f.run(kafka.RouterConfig{}, kafka.Handler{
-		Name:     "halted",
-		Channels: []domain.Channel{domain.ChannelTeacher},
-		Handle:   func(context.Context, kafka.Event) error { return nil },
-		HandleBatch: func(ctx context.Context, es []kafka.Event) error {
-			again.batch(es)
-			return nil
-		},
-	})
-	eventually(t, 30*time.Second, "the interrupted event again", func() bool { b, _, _ := again.handled(); return len(b) >= 1 })
-	eventually(t, 10*time.Second, "both offsets committed", func() bool { return f.committed(group, topic) == 2 })
-	b, _, _ := again.handled()
-	if len(b) != 1 || b[0].ID != second.ID {
-		t.Errorf("second run got %v, want only the interrupted event", b)
-	}
-}
-
 // A handler's FetchWait makes a consumer configuration of its own and
 // leaves the shared one unchanged; handlers with one (here one broker
 // that answers at once) still get every event, through HandleBatch and

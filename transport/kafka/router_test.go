@@ -414,78 +414,99 @@ func TestRoutersOfOneHandlerNameSharePartitions(t *testing.T) {
 	t.Logf("%d events: %d to one replica, %d to the other", len(sent), a.count(), b.count())
 }
 
+// A stop interrupts a handler: what it acknowledged before is never
+// delivered again, what it was handling is, to the next run of the same
+// handler name, with what came since. The same for a handler that takes
+// events one at a time and one that takes them in batches.
 func TestRouterResumesAfterItsCommittedOffset(t *testing.T) {
 	t.Parallel()
-	f := newConsumerFixture(t)
-	topic := f.cfg.Topic(domain.ChannelTeacher)
-	group := kafka.ConsumerGroup(f.cfg, "resumer")
+	// handler makes a handler of each kind from what it does with one
+	// event; the batch kind does that to each event of a batch.
+	for _, kind := range []struct {
+		name    string
+		handler func(name string, handle func(context.Context, kafka.Event) error) kafka.Handler
+	}{
+		{"one at a time", func(name string, handle func(context.Context, kafka.Event) error) kafka.Handler {
+			return kafka.Handler{Name: name, Channels: []domain.Channel{domain.ChannelTeacher}, Handle: handle}
+		}},
+		{"in batches", func(name string, handle func(context.Context, kafka.Event) error) kafka.Handler {
+			return kafka.Handler{Name: name, Channels: []domain.Channel{domain.ChannelTeacher}, Handle: handle,
+				HandleBatch: func(ctx context.Context, es []kafka.Event) error {
+					for _, e := range es {
+						if err := handle(ctx, e); err != nil {
+							return err
+						}
+					}
+					return nil
+				}}
+		}},
+	} {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			f := newConsumerFixture(t)
+			topic := f.cfg.Topic(domain.ChannelTeacher)
+			group := kafka.ConsumerGroup(f.cfg, "resumer")
 
-	// First run: acknowledges a batch, then is stopped while handling
-	// one more event, which it never acknowledges.
-	first := newRecorder()
-	unacked := testEvent(domain.TeacherDeactivatedType, "teacher-slow", 1)
-	started := make(chan struct{})
-	_, stop := f.run(kafka.RouterConfig{}, kafka.Handler{
-		Name:     "resumer",
-		Channels: []domain.Channel{domain.ChannelTeacher},
-		Handle: func(ctx context.Context, e kafka.Event) error {
-			if e.ID == unacked.ID {
-				close(started)
-				<-ctx.Done() // stopped mid-handling
-				return ctx.Err()
+			// First run: acknowledges a batch, then is stopped while
+			// handling one more event, which it never acknowledges.
+			first := newRecorder()
+			unacked := testEvent(domain.TeacherDeactivatedType, "teacher-slow", 1)
+			started := make(chan struct{})
+			_, stop := f.run(kafka.RouterConfig{}, kind.handler("resumer", func(ctx context.Context, e kafka.Event) error {
+				if e.ID == unacked.ID {
+					close(started)
+					<-ctx.Done() // stopped mid-handling
+					return ctx.Err()
+				}
+				first.add(ctx, e)
+				return nil
+			}))
+			var batch []eventstore.RecordedEvent
+			for i := range 12 {
+				batch = append(batch, testEvent(domain.TeacherDeactivatedType, fmt.Sprintf("teacher-%d", i), 1))
 			}
-			first.add(ctx, e)
-			return nil
-		},
-	})
-	var batch []eventstore.RecordedEvent
-	for i := range 12 {
-		batch = append(batch, testEvent(domain.TeacherDeactivatedType, fmt.Sprintf("teacher-%d", i), 1))
-	}
-	f.publish(batch...)
-	eventually(t, 30*time.Second, "the first batch", func() bool { return first.count() == len(batch) })
-	eventually(t, 10*time.Second, "the batch's offsets committed", func() bool { return f.committed(group, topic) == int64(len(batch)) })
-	f.publish(unacked)
-	select {
-	case <-started:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the last event never reached the handler")
-	}
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	if got := metric(t, f, "kafka_consumer_messages_total", "handler", "resumer", "outcome", "requeued"); got != 1 {
-		t.Errorf("requeued = %v, want 1 (the interrupted event)", got)
-	}
-	if ds := f.deadLetters(); len(ds) != 0 {
-		t.Errorf("an interrupted handler dead-lettered: %+v", ds)
-	}
+			f.publish(batch...)
+			eventually(t, 30*time.Second, "the first batch", func() bool { return first.count() == len(batch) })
+			eventually(t, 10*time.Second, "the batch's offsets committed", func() bool { return f.committed(group, topic) == int64(len(batch)) })
+			f.publish(unacked)
+			select {
+			case <-started:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the last event never reached the handler")
+			}
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			if got := metric(t, f, "kafka_consumer_messages_total", "handler", "resumer", "outcome", "requeued"); got != 1 {
+				t.Errorf("requeued = %v, want 1 (the interrupted event)", got)
+			}
+			if ds := f.deadLetters(); len(ds) != 0 {
+				t.Errorf("an interrupted handler dead-lettered: %+v", ds)
+			}
 
-	// Second run, same handler name: the unacknowledged event again and
-	// what came since, none of the acknowledged ones.
-	second := newRecorder()
-	later := testEvent(domain.TeacherDeactivatedType, "teacher-0", 2)
-	f.publish(later)
-	f.run(kafka.RouterConfig{}, kafka.Handler{
-		Name:     "resumer",
-		Channels: []domain.Channel{domain.ChannelTeacher},
-		Handle: func(ctx context.Context, e kafka.Event) error {
-			second.add(ctx, e)
-			return nil
-		},
-	})
-	eventually(t, 30*time.Second, "the unacknowledged and the later event", func() bool {
-		return second.has(unacked.ID) && second.has(later.ID)
-	})
-	eventually(t, 10*time.Second, "all offsets committed", func() bool { return f.committed(group, topic) == int64(len(batch)+2) })
-	ids := second.ids()
-	for _, e := range batch {
-		if ids[e.ID] > 0 {
-			t.Errorf("event %s was acknowledged by the first run and delivered again", e.ID)
-		}
-	}
-	if len(ids) != 2 {
-		t.Errorf("second run got %d events, want 2", len(ids))
+			// Second run, same handler name: the unacknowledged event
+			// again and what came since, none of the acknowledged ones.
+			second := newRecorder()
+			later := testEvent(domain.TeacherDeactivatedType, "teacher-0", 2)
+			f.publish(later)
+			f.run(kafka.RouterConfig{}, kind.handler("resumer", func(ctx context.Context, e kafka.Event) error {
+				second.add(ctx, e)
+				return nil
+			}))
+			eventually(t, 30*time.Second, "the unacknowledged and the later event", func() bool {
+				return second.has(unacked.ID) && second.has(later.ID)
+			})
+			eventually(t, 10*time.Second, "all offsets committed", func() bool { return f.committed(group, topic) == int64(len(batch)+2) })
+			ids := second.ids()
+			for _, e := range batch {
+				if ids[e.ID] > 0 {
+					t.Errorf("event %s was acknowledged by the first run and delivered again", e.ID)
+				}
+			}
+			if len(ids) != 2 {
+				t.Errorf("second run got %d events, want 2", len(ids))
+			}
+		})
 	}
 }
 
