@@ -38,13 +38,16 @@ import (
 // same transaction as the read model's rows; a watcher polls it every
 // 10ms for every command in flight (so figures are up to 10ms high).
 //
-// It runs twice, one after the other, each with a serve of its own on a
-// fresh database: first with the workflows off (EDUSMARTHUB_WORKFLOWS=off,
-// an API replica: the issue's figure, what the projections cost), then
-// with them on, as `serve` runs by default, where every record also
-// starts a student_performance workflow (risk assessment, messages) that
-// competes for the same cores. Each run's HTTP command latency is printed
-// beside it: the baseline the visible latency adds to.
+// Each run has a serve of its own on a fresh database. First -runs runs
+// with the workflows off (EDUSMARTHUB_WORKFLOWS=off, an API replica: the
+// issue's figure, what the projections cost), then one with them on, as
+// `serve` runs by default, where every record also starts a
+// student_performance workflow (risk assessment, messages) that competes
+// for the same cores. Each run's HTTP command latency is printed beside
+// it: the baseline the visible latency adds to. The goal is judged on the
+// workflows-off runs' samples together: on 2 busy cores one run's tail
+// moves a lot with whatever else the machine does, so a single run says
+// little (each run is printed too).
 
 // latencyProjection is the read model the latency run watches.
 const latencyProjection = "performance"
@@ -56,9 +59,20 @@ const latencyStudents = 200
 // watchPoll is how often the watcher looks for the commands in flight.
 const watchPoll = 10 * time.Millisecond
 
-// latencyRuns are the two runs, workflows off and on.
+// latencyRuns are the runs, workflows off then on.
 type latencyRuns struct {
 	runs []latencyResult
+}
+
+// off is the runs with the workflows off.
+func (rs latencyRuns) off() []latencyResult {
+	var out []latencyResult
+	for _, r := range rs.runs {
+		if !r.workflows {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 type latencyResult struct {
@@ -95,17 +109,19 @@ func benchLatency(ctx context.Context, srv *server, o options, progress func(str
 		return latencyRuns{}, fmt.Errorf("go build ./cmd/edusmarthub (run projbench from the repository's root): %w\n%s", err, out)
 	}
 	var out latencyRuns
-	for _, workflows := range []bool{false, true} {
+	for i := range o.runs + 1 {
+		workflows := i == o.runs
 		res, err := latencyRun(ctx, srv, o, bin, workflows, progress)
 		out.runs = append(out.runs, res)
 		if err != nil {
 			return out, fmt.Errorf("workflows %s: %w", onOff(workflows), err)
 		}
-	}
-	// The issue's figure must be measured as specified: too many failures
-	// there make the run void. With the workflows on, the table says.
-	if r := out.runs[0]; r.firstErr != nil && r.failed > r.sent/100 {
-		return out, fmt.Errorf("workflows off: %d of %d commands failed, e.g.: %w", r.failed, r.sent, r.firstErr)
+		// The issue's figure must be measured as specified: too many
+		// failures there make the run void. With the workflows on, the
+		// table says.
+		if !workflows && res.firstErr != nil && res.failed > res.sent/100 {
+			return out, fmt.Errorf("workflows off: %d of %d commands failed, e.g.: %w", res.failed, res.sent, res.firstErr)
+		}
 	}
 	return out, nil
 }
@@ -302,11 +318,12 @@ func latencyRun(ctx context.Context, srv *server, o options, bin string, workflo
 const handledRecordsSQL = `SELECT count(*) FROM saga_processed WHERE saga = 'student_performance' AND event_type = $1`
 
 func printLatency(w io.Writer, rs latencyRuns, o options) {
-	if len(rs.runs) == 0 {
+	off := rs.off()
+	if len(off) == 0 {
 		return
 	}
-	r0 := rs.runs[0]
-	fmt.Fprintf(w, "\nCommand-to-visible latency: RecordPerformance over HTTP at a steady rate (open loop) for %s, %d students, %d CPUs;\n"+
+	r0 := off[0]
+	fmt.Fprintf(w, "\nCommand-to-visible latency: RecordPerformance over HTTP at a steady rate (open loop) for %s a run, %d students, %d CPUs;\n"+
 		"from the HTTP response to the %s read model's commit (polled every %s); serve with embedded Kafka, a fresh one per row pair\n",
 		r0.duration, latencyStudents, runtime.NumCPU(), latencyProjection, watchPoll)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -320,9 +337,33 @@ func printLatency(w io.Writer, rs latencyRuns, o options) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n", name, rate, sent, failed, unseen, len(d),
 			msText(pct(d, 0.50)), msText(pct(d, 0.90)), msText(pct(d, 0.99)), msText(pct(d, 1)))
 	}
+	// all is the workflows-off runs as one: their samples and counts.
+	all := latencyResult{rate: r0.rate}
+	met := 0
+	for i, r := range off {
+		name := "workflows off"
+		if len(off) > 1 {
+			name += fmt.Sprintf(", run %d", i+1)
+		}
+		row(name+": response to visible", r, r.visible, true)
+		row(name+": HTTP command (baseline)", r, r.responded, false)
+		all.sent, all.failed, all.unseen = all.sent+r.sent, all.failed+r.failed, all.unseen+r.unseen
+		all.actualRate += r.actualRate / float64(len(off))
+		all.visible = append(all.visible, r.visible...)
+		all.responded = append(all.responded, r.responded...)
+		if goalMet(r) {
+			met++
+		}
+	}
+	if len(off) > 1 {
+		row(fmt.Sprintf("workflows off, all %d runs: response to visible", len(off)), all, all.visible, true)
+		row(fmt.Sprintf("workflows off, all %d runs: HTTP command (baseline)", len(off)), all, all.responded, false)
+	}
 	for _, r := range rs.runs {
-		row("workflows "+onOff(r.workflows)+": response to visible", r, r.visible, true)
-		row("workflows "+onOff(r.workflows)+": HTTP command (baseline)", r, r.responded, false)
+		if r.workflows {
+			row("workflows on: response to visible", r, r.visible, true)
+			row("workflows on: HTTP command (baseline)", r, r.responded, false)
+		}
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w, "(not visible: responded but not in the read model 10s after the last command; failed: errors, or 1000 commands in flight)")
@@ -341,8 +382,17 @@ func printLatency(w io.Writer, rs latencyRuns, o options) {
 				"%d within 10s after: %s\n", r.assessedInLoad, r.recorded, inLoad, r.loadTook.Round(time.Second), r.assessed, verdict)
 		}
 	}
-	met := len(r0.visible) > 0 && r0.unseen == 0 && r0.failed <= r0.sent/100 && pct(r0.visible, 0.99) <= 100*time.Millisecond
-	fmt.Fprintf(w, "goal: p99 <= 100ms with the workflows off: %s\n", map[bool]string{true: "met", false: "missed"}[met])
+	verdict := map[bool]string{true: "met", false: "missed"}[goalMet(all)]
+	if len(off) > 1 {
+		verdict += fmt.Sprintf(" (over the %d samples of all %d runs; each run on its own: met in %d of %d)", len(all.visible), len(off), met, len(off))
+	}
+	fmt.Fprintf(w, "goal: p99 <= 100ms with the workflows off: %s\n", verdict)
+}
+
+// goalMet is the issue's goal: every command answered visible, at most 1%
+// failed, and p99 at most 100ms.
+func goalMet(r latencyResult) bool {
+	return len(r.visible) > 0 && r.unseen == 0 && r.failed <= r.sent/100 && pct(r.visible, 0.99) <= 100*time.Millisecond
 }
 
 func waitStudents(ctx context.Context, pool *pgxpool.Pool, students []string) error {

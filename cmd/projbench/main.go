@@ -10,13 +10,13 @@
 //     -rate; each command's latency runs from its response to its stream
 //     version showing in the read model's bookkeeping (polled every
 //     10ms), p50 and p99, with the workflows off (EDUSMARTHUB_WORKFLOWS,
-//     the figure) and then on, each beside its HTTP command
-//     latency.
+//     the figure; -runs runs, judged together) and then on, each
+//     beside its HTTP command latency.
 //
 // It starts a throwaway PostgreSQL cluster unless DATABASE_URL names a
 // server, where it creates (and afterwards drops) databases of its own.
 //
-//	go run ./cmd/projbench [-events 200000] [-batch 1000] [-rate 500] [-workflows-rate N] [-duration 10s] [-skip-rebuild] [-skip-latency]
+//	go run ./cmd/projbench [-events 200000] [-batch 1000] [-rate 500] [-workflows-rate N] [-runs 3] [-duration 10s] [-skip-rebuild] [-skip-latency]
 package main
 
 import (
@@ -59,6 +59,7 @@ type options struct {
 	conns       int
 	rate        int
 	rateOn      int // of the latency run with the workflows on
+	runs        int // latency runs with the workflows off
 	duration    time.Duration
 	warmup      time.Duration
 	skipRebuild bool
@@ -74,6 +75,7 @@ func run() (err error) {
 	flag.IntVar(&o.conns, "conns", 20, "connection pool size of the rebuild, as EDUSMARTHUB_DB_MAX_CONNS (it applies (conns-2)/2 projections at once)")
 	flag.IntVar(&o.rate, "rate", 500, "commands per second of the latency runs (workflows off, then on)")
 	flag.IntVar(&o.rateOn, "workflows-rate", 0, "commands per second of the latency run with the workflows on (default: -rate)")
+	flag.IntVar(&o.runs, "runs", 3, "latency runs with the workflows off, each with a serve of its own (the goal is judged on their samples together)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured time of each latency run")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured time at the rate before measuring")
 	flag.BoolVar(&o.skipRebuild, "skip-rebuild", false, "skip the rebuild throughput run")
@@ -84,6 +86,8 @@ func run() (err error) {
 	switch {
 	case o.events <= 0 || o.batch <= 0 || o.rate <= 0 || o.rateOn < 0 || o.duration <= 0 || o.warmup < 0:
 		return errors.New("-events, -batch, -rate, -workflows-rate and -duration must be positive")
+	case o.runs < 1:
+		return errors.New("-runs must be at least 1")
 	case o.conns < 4:
 		return errors.New("-conns must be at least 4")
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,5 +49,50 @@ func TestPercentile(t *testing.T) {
 	}
 	if pct(nil, 0.5) != 0 {
 		t.Error("pct of nothing")
+	}
+}
+
+// The goal is judged on the workflows-off runs' samples together, and
+// the verdict says how many runs met it on their own.
+func TestPrintLatencyJudgesTheRunsTogether(t *testing.T) {
+	t.Parallel()
+	run := func(slow int) latencyResult {
+		r := latencyResult{rate: 500, duration: 10 * time.Second, sent: 100, actualRate: 500}
+		for i := range 100 {
+			d := 10 * time.Millisecond
+			if i < slow {
+				d = 300 * time.Millisecond
+			}
+			r.visible = append(r.visible, d)
+			r.responded = append(r.responded, time.Millisecond)
+		}
+		return r
+	}
+	on := run(0)
+	on.workflows = true
+	for _, c := range []struct {
+		slow []int
+		want string
+	}{
+		// 2 slow of 300: p99 of all is fast; the third run alone is not.
+		{[]int{0, 0, 2}, "goal: p99 <= 100ms with the workflows off: met (over the 300 samples of all 3 runs; each run on its own: met in 2 of 3)\n"},
+		// 5 slow of 300: more than 1% of all.
+		{[]int{0, 0, 5}, "goal: p99 <= 100ms with the workflows off: missed (over the 300 samples of all 3 runs; each run on its own: met in 2 of 3)\n"},
+		{[]int{0}, "goal: p99 <= 100ms with the workflows off: met\n"},
+		{[]int{2}, "goal: p99 <= 100ms with the workflows off: missed\n"},
+	} {
+		var rs latencyRuns
+		for _, s := range c.slow {
+			rs.runs = append(rs.runs, run(s))
+		}
+		rs.runs = append(rs.runs, on)
+		var out strings.Builder
+		printLatency(&out, rs, options{})
+		if !strings.HasSuffix(out.String(), c.want) {
+			t.Errorf("runs with %v slow: got\n%s\nwant it to end with\n%s", c.slow, out.String(), c.want)
+		}
+		if n := len(c.slow); n > 1 && !strings.Contains(out.String(), fmt.Sprintf("workflows off, all %d runs: response to visible", n)) {
+			t.Errorf("no row for all the runs:\n%s", out.String())
+		}
 	}
 }
