@@ -30,8 +30,8 @@ func (dashboardProjection) Name() string { return dashboardName }
 // 2: no grades table (the averages come from the performance read model);
 // 3: no attendance table (the trend comes from the attendance read model),
 // the students indexed for the headcounts rather than by class;
-// 4: no students table (the headcounts come from the performance read
-// model's students, the ones its averages are by class of).
+// 4: no students table (the headcounts count the performance read
+// model's students, whose classes the averages already use).
 func (dashboardProjection) SchemaVersion() int { return 4 }
 
 func (dashboardProjection) Channels() []domain.Channel {
