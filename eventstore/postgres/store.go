@@ -449,21 +449,44 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 // the largest position handed out: a reader that has processed Head has
 // seen the whole log as of now.
 func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
-	h, err := Horizon(ctx, s.pool)
-	if err != nil {
-		return 0, fmt.Errorf("eventstore/postgres: head: %w", err)
-	}
-	var pos int64
-	err = s.pool.QueryRow(ctx, `SELECT position FROM events
-		WHERE tx_id < $1::text::xid8
-		ORDER BY tx_id DESC, position DESC LIMIT 1`, h).Scan(&pos)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
+	var pos int64 // 0 for an empty log
+	err := queryBelowHorizon(ctx, s.pool, `SELECT position FROM events
+		WHERE tx_id < `+horizonSetting+`
+		ORDER BY tx_id DESC, position DESC LIMIT 1`, nil, func(rows pgx.Rows) error {
+		if rows.Next() {
+			return rows.Scan(&pos)
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("eventstore/postgres: head: %w", err)
 	}
 	return uint64(pos), nil
+}
+
+// Backlog counts the events after position after in log order that a
+// reader can see now (the rule of ReadAll and Head). It walks the log
+// index from the position on, so it costs in proportion to the backlog,
+// not the log.
+func Backlog(ctx context.Context, pool *pgxpool.Pool, after eventstore.Position) (uint64, error) {
+	query, args := `SELECT count(*) FROM events WHERE tx_id < `+horizonSetting, []any(nil)
+	if after > 0 {
+		query = `SELECT count(*) FROM events e, (SELECT tx_id, position FROM events WHERE position = $1) c
+			WHERE e.tx_id < ` + horizonSetting + `
+			  AND (e.tx_id, e.position) > (c.tx_id, c.position)`
+		args = []any{int64(min(after, math.MaxInt64))}
+	}
+	var n int64
+	err := queryBelowHorizon(ctx, pool, query, args, func(rows pgx.Rows) error {
+		if rows.Next() {
+			return rows.Scan(&n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("eventstore/postgres: count the events after position %d: %w", after, err)
+	}
+	return uint64(n), nil
 }
 
 // cursor is a place in the log: just after the event (tx, position).
@@ -499,34 +522,24 @@ type loggedEvent struct {
 	tx string
 }
 
-// Horizon is the log's horizon now (eventstore_horizon), a transaction ID
-// as text. Below it, a statement that starts after this call sees every
-// event the log will ever hold there; a statement that started before
-// may not, so read the log after, not with it.
-func Horizon(ctx context.Context, db interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}) (string, error) {
-	var h string
-	if err := db.QueryRow(ctx, `SELECT eventstore_horizon()::text`).Scan(&h); err != nil {
-		return "", fmt.Errorf("log horizon: %w", err)
-	}
-	return h, nil
-}
+// horizonSetting is the log's horizon (eventstore_horizon, an xid8) in a
+// query run by queryBelowHorizon. Below it, a statement that starts after
+// the horizon was found sees every event the log will ever hold there; a
+// statement that started before may not.
+const horizonSetting = `current_setting('eventstore.horizon')::xid8`
 
-// readLog returns the events after from, in log order, that every later
-// reader will see in the same place: those below the horizon, read by a
-// statement after the one that found it.
-//
-// One round trip: a transaction that finds the horizon, keeps it in a
-// transaction-local setting, reads below it and commits. It is READ
-// COMMITTED whatever the database's default, so that the read takes a
-// snapshot of its own, later than the horizon's: under REPEATABLE READ
-// both statements would share the first one's, and miss an append that
-// commits between that snapshot and the horizon's look at the locks.
-func (s *Store) readLog(ctx context.Context, from cursor, limit int) ([]loggedEvent, error) {
-	conn, err := s.pool.Acquire(ctx)
+// queryBelowHorizon runs query, which reads the log below horizonSetting,
+// and hands its rows to read, in one round trip: a transaction that finds
+// the horizon, keeps it in a transaction-local setting, runs query and
+// commits. It is READ COMMITTED whatever the database's default, so that
+// the query takes a snapshot of its own, later than the horizon's: under
+// REPEATABLE READ both statements would share the first one's, and miss
+// an append that commits between that snapshot and the horizon's look at
+// the locks.
+func queryBelowHorizon(ctx context.Context, pool *pgxpool.Pool, query string, args []any, read func(pgx.Rows) error) error {
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("eventstore/postgres: read log: %w", err)
+		return err
 	}
 	// A connection left in the transaction by a failure is closed, not
 	// pooled.
@@ -534,14 +547,9 @@ func (s *Store) readLog(ctx context.Context, from cursor, limit int) ([]loggedEv
 	var b pgx.Batch
 	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY`)
 	b.Queue(`SELECT set_config('eventstore.horizon', eventstore_horizon()::text, true)`)
-	b.Queue(selectEvent+`
-		WHERE tx_id < current_setting('eventstore.horizon')::xid8
-		  AND (tx_id, position) > ($1::text::xid8, $2)
-		ORDER BY events.tx_id, events.position
-		LIMIT $3`, from.tx, from.position, sqlLimit(limit))
+	b.Queue(query, args...)
 	b.Queue(`COMMIT`)
 	br := conn.SendBatch(ctx, &b)
-	var logged []loggedEvent
 	for range 2 { // begin, horizon
 		if err == nil {
 			_, err = br.Exec()
@@ -550,7 +558,11 @@ func (s *Store) readLog(ctx context.Context, from cursor, limit int) ([]loggedEv
 	if err == nil {
 		var rows pgx.Rows
 		if rows, err = br.Query(); err == nil {
-			logged, err = collect(rows)
+			err = read(rows)
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
 		}
 	}
 	if err == nil {
@@ -559,6 +571,22 @@ func (s *Store) readLog(ctx context.Context, from cursor, limit int) ([]loggedEv
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
+	return err
+}
+
+// readLog returns the events after from, in log order, that every later
+// reader will see in the same place: those below the horizon, read by a
+// statement after the one that found it.
+func (s *Store) readLog(ctx context.Context, from cursor, limit int) ([]loggedEvent, error) {
+	var logged []loggedEvent
+	err := queryBelowHorizon(ctx, s.pool, selectEvent+`
+		WHERE tx_id < `+horizonSetting+`
+		  AND (tx_id, position) > ($1::text::xid8, $2)
+		ORDER BY events.tx_id, events.position
+		LIMIT $3`, []any{from.tx, from.position, sqlLimit(limit)}, func(rows pgx.Rows) (err error) {
+		logged, err = collect(rows)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("eventstore/postgres: read log: %w", err)
 	}

@@ -727,28 +727,11 @@ func (r *Relay) refreshStatus(ctx context.Context) {
 }
 
 // PostgresBacklog counts, in the PostgreSQL event store's table, the
-// events after position after in log order that a reader can see now (the
-// rule of eventstore/postgres: (tx_id, position) order, below the log's
-// horizon). It walks the log index from the position on, so it costs in
-// proportion to the lag, not the log.
+// events after position after that a reader can see now
+// (postgres.Backlog): in proportion to the lag, not the log.
 func PostgresBacklog(pool *pgxpool.Pool) BacklogFunc {
 	return func(ctx context.Context, after eventstore.Position) (uint64, error) {
-		h, err := postgres.Horizon(ctx, pool)
-		if err != nil {
-			return 0, fmt.Errorf("count events after position %d: %w", after, err)
-		}
-		var n int64
-		if after == 0 {
-			err = pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE tx_id < $1::text::xid8`, h).Scan(&n)
-		} else {
-			err = pool.QueryRow(ctx, `SELECT count(*) FROM events e, (SELECT tx_id, position FROM events WHERE position = $2) c
-				WHERE e.tx_id < $1::text::xid8
-				  AND (e.tx_id, e.position) > (c.tx_id, c.position)`, h, int64(after)).Scan(&n)
-		}
-		if err != nil {
-			return 0, fmt.Errorf("count events after position %d: %w", after, err)
-		}
-		return uint64(n), nil
+		return postgres.Backlog(ctx, pool, after)
 	}
 }
 
