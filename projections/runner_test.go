@@ -953,7 +953,7 @@ func TestSetupBuildsNewAndChangedProjections(t *testing.T) {
 	if _, err := e.pool.Exec(context.Background(), `DELETE FROM rm_ledger.schools`); err != nil {
 		t.Fatal(err)
 	}
-	reg = e.registry(ledger{name: "ledger"})
+	e.registry(ledger{name: "ledger"})
 	if rows := e.rows("ledger", "schools"); len(rows) != 0 {
 		t.Errorf("setup rebuilt a current projection")
 	}

@@ -94,7 +94,7 @@ func TestDLQListAndRedrive(t *testing.T) {
 		t.Errorf("dlq list --json: %+v", d)
 	}
 
-	code, out, errOut = edusmarthub(t, environ, "dlq", "redrive", "--id", "nope")
+	code, _, errOut = edusmarthub(t, environ, "dlq", "redrive", "--id", "nope")
 	if code == 0 || !strings.Contains(errOut, "nope") {
 		t.Errorf("redrive of an unknown ID exited %d: %s", code, errOut)
 	}

@@ -472,10 +472,10 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 
 // apiClient talks to serve.
 type apiClient struct {
-	base           string
-	http           *http.Client
-	secret         []byte
-	admin, teacher string
+	base   string
+	http   *http.Client
+	secret []byte
+	admin  string // a school admin's token
 }
 
 type cmdResult struct {
