@@ -151,7 +151,7 @@ func (q *sqlQuery) whereSQL() string {
 // type its cursor text is cast back to.
 type sortKey struct {
 	expr string
-	typ  string // text, timestamptz, date, numeric, int
+	typ  string // text, timestamptz, date, numeric, int, bigint, float8
 }
 
 // keyset is how a list pages: by the values of its order's columns, all
@@ -220,7 +220,10 @@ func (p listPage) clauses(q *sqlQuery) string {
 // page's cursor with keys, which renders a row's values of p's columns.
 func queryPage[T any](ctx context.Context, db Querier, p listPage, selectFrom string, q *sqlQuery,
 	scan func(pgx.Rows) (T, error), keys func(T) []string) (Page[T], error) {
-	rows, err := db.Query(ctx, selectFrom+p.clauses(q), q.args...)
+	// The SQL first: clauses adds arguments, and Go does not say whether
+	// q.args would be read before or after it in one call's arguments.
+	sql := selectFrom + p.clauses(q)
+	rows, err := db.Query(ctx, sql, q.args...)
 	if err != nil {
 		return Page[T]{}, err
 	}

@@ -324,7 +324,7 @@ func printLatency(w io.Writer, rs latencyRuns, o options) {
 	}
 	r0 := off[0]
 	fmt.Fprintf(w, "\nCommand-to-visible latency: RecordPerformance over HTTP at a steady rate (open loop) for %s a run, %d students, %d CPUs;\n"+
-		"from the HTTP response to the %s read model's commit (polled every %s); serve with embedded Kafka, a fresh one per row pair\n",
+		"from the HTTP response to the %s read model's commit (polled every %s); serve with embedded Kafka, a fresh one per run\n",
 		r0.duration, latencyStudents, runtime.NumCPU(), latencyProjection, watchPoll)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\trate/s\tsent/s\tfailed\tnot visible\tsamples\tp50\tp90\tp99\tmax\t")
