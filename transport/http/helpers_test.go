@@ -222,6 +222,31 @@ type req struct {
 	header       map[string]string
 }
 
+// get sends GET path as school A's admin and checks the answer against
+// openapi.json.
+func (e *env) get(path string, want int) *httptest.ResponseRecorder {
+	e.t.Helper()
+	return e.getAs(e.adminA(), path, want)
+}
+
+// getAs sends GET path with token, and checks the answer against
+// openapi.json, and the request too unless it is meant to be bad (want
+// 400).
+func (e *env) getAs(token, path string, want int) *httptest.ResponseRecorder {
+	e.t.Helper()
+	w := e.do(req{method: http.MethodGet, path: path, token: token})
+	r := httptest.NewRequest(http.MethodGet, path, nil)
+	r.Header.Set("Authorization", "Bearer x")
+	if want != http.StatusBadRequest {
+		checkRequest(e.t, r)
+	}
+	if w.Code != want {
+		e.t.Fatalf("GET %s: %d, want %d: %s", path, w.Code, want, w.Body)
+	}
+	checkResponse(e.t, r, w)
+	return w
+}
+
 func (e *env) do(r req) *httptest.ResponseRecorder {
 	e.t.Helper()
 	var body io.Reader

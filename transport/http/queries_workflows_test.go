@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -62,16 +61,10 @@ func wfStart(t *testing.T, rt *sagas.Runtime, name string) {
 	}
 }
 
+// wfGet is getAs, then the body decoded into out (unless nil).
 func (e *env) wfGet(path, token string, want int, out any) {
 	e.t.Helper()
-	w := e.do(req{method: http.MethodGet, path: path, token: token})
-	r := httptest.NewRequest(http.MethodGet, path, nil)
-	r.Header.Set("Authorization", "Bearer x")
-	checkRequest(e.t, r)
-	if w.Code != want {
-		e.t.Fatalf("GET %s: %d, want %d: %s", path, w.Code, want, w.Body)
-	}
-	checkResponse(e.t, r, w)
+	w := e.getAs(token, path, want)
 	if out != nil {
 		if err := json.Unmarshal(w.Body.Bytes(), out); err != nil {
 			e.t.Fatal(err)

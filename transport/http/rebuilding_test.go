@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -26,25 +25,6 @@ func rebuildEnv(t *testing.T) (*env, func(sql string)) {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	}
-}
-
-// get sends GET path as school A's admin and checks the answer against
-// openapi.json.
-func (e *env) get(path string, want int) *httptest.ResponseRecorder {
-	e.t.Helper()
-	return e.getAs(e.adminA(), path, want)
-}
-
-func (e *env) getAs(token, path string, want int) *httptest.ResponseRecorder {
-	e.t.Helper()
-	w := e.do(req{method: http.MethodGet, path: path, token: token})
-	if w.Code != want {
-		e.t.Fatalf("GET %s: %d, want %d: %s", path, w.Code, want, w.Body)
-	}
-	r := httptest.NewRequest(http.MethodGet, path, nil)
-	r.Header.Set("Authorization", "Bearer x")
-	checkResponse(e.t, r, w)
-	return w
 }
 
 func TestQueryOfAReadModelBeingRebuiltIsUnavailable(t *testing.T) {
