@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/edusmarthub/edusmarthub/domain"
 	"github.com/edusmarthub/edusmarthub/eventstore"
 )
 
@@ -51,6 +52,7 @@ type applyQueue struct {
 
 type applyReq struct {
 	ev       eventstore.RecordedEvent
+	body     domain.Event // ev decoded, when the caller had it (WithDecoded)
 	enqueued time.Time
 	done     chan applyResult // buffered: the drainer never blocks on it
 }
@@ -118,6 +120,10 @@ func (r *Registry) ApplyBatch(ctx context.Context, name string, evs []eventstore
 	reqs := make([]*applyReq, len(evs))
 	for i, ev := range evs {
 		reqs[i] = &applyReq{ev: ev, enqueued: now, done: make(chan applyResult, 1)}
+		// The drainer applies it under a context of its own.
+		if d, ok := decodedIn(ctx, ev); ok {
+			reqs[i].body = d.ev
+		}
 	}
 	q := &e.queue
 	q.mu.Lock()
@@ -259,6 +265,7 @@ func (r *Registry) applyGroupTx(ctx context.Context, e *entry, group []*applyReq
 	}
 
 	ptx := newPipeTx(tx)
+	ctx = withGroupDecoded(ctx, group)
 	positions := map[string]eventstore.Position{}
 	for i, req := range group {
 		ev := req.ev
@@ -295,6 +302,17 @@ func (r *Registry) applyGroupTx(ctx context.Context, e *entry, group []*applyReq
 	}
 	tx = nil // committed
 	return nil
+}
+
+// withGroupDecoded hands the projector the events of group that came
+// decoded (see WithDecoded).
+func withGroupDecoded(ctx context.Context, group []*applyReq) context.Context {
+	evs := make([]eventstore.RecordedEvent, len(group))
+	bodies := make([]domain.Event, len(group))
+	for i, req := range group {
+		evs[i], bodies[i] = req.ev, req.body
+	}
+	return WithDecoded(ctx, evs, bodies)
 }
 
 // fillGap applies the versions of ev's stream between have and ev, read

@@ -78,3 +78,32 @@ func TestApplyBatch(t *testing.T) {
 		t.Errorf("a batch with an event without stream: %v", err)
 	}
 }
+
+// ApplyBatch hands the projector the bodies a consumer decoded to check
+// the events (WithDecoded) instead of decoding the events again: here the
+// handed body's name, not the stored one, reaches the read model.
+func TestApplyBatchUsesTheBodiesHandedOver(t *testing.T) {
+	t.Parallel()
+	schools := projections.All()[0]
+	e := newEnv(t, schools)
+	e.school(0)
+	var reg eventstore.RecordedEvent
+	for _, ev := range e.log() {
+		if ev.Type == domain.SchoolRegisteredType {
+			reg = ev
+		}
+	}
+	body, err := domain.DecodeEvent(reg.Type, reg.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handed := body.(domain.SchoolRegistered)
+	handed.Name = "Handed Over High"
+	ctx := projections.WithDecoded(context.Background(), []eventstore.RecordedEvent{reg}, []domain.Event{handed})
+	if err := e.reg.ApplyBatch(ctx, schools.Name(), []eventstore.RecordedEvent{reg}); err != nil {
+		t.Fatal(err)
+	}
+	if rows := e.rows(schools.Name(), "schools"); len(rows) != 1 || !strings.Contains(rows[0], "Handed Over High") {
+		t.Errorf("schools %v, want the handed-over name", rows)
+	}
+}

@@ -39,10 +39,12 @@ func ProjectionHandlers(views *projections.Registry) []Handler {
 		// transaction together (see Handler.HandleBatch).
 		h.HandleBatch = func(ctx context.Context, es []Event) error {
 			recs := make([]eventstore.RecordedEvent, len(es))
+			bodies := make([]domain.Event, len(es))
 			for i, e := range es {
 				recs[i] = e.Recorded()
+				bodies[i] = e.body // decoded when the consumer checked it
 			}
-			return views.ApplyBatch(ctx, name, recs)
+			return views.ApplyBatch(projections.WithDecoded(ctx, recs, bodies), name, recs)
 		}
 		if w, ok := p.(projections.DeliveryWaiter); ok {
 			h.FetchWait = w.DeliveryWait()

@@ -76,10 +76,20 @@ type Event struct {
 	Time     time.Time
 	Metadata eventstore.Metadata
 	Data     json.RawMessage
+
+	// body is Data decoded, once a consumer has checked that it decodes.
+	body domain.Event
 }
 
-// Decode returns the typed domain event.
-func (e Event) Decode() (domain.Event, error) { return domain.DecodeEvent(e.Type, e.Data) }
+// Decode returns the typed domain event: the one the consumer decoded to
+// check the message, if it did, else Data decoded now. Read it, do not
+// change it.
+func (e Event) Decode() (domain.Event, error) {
+	if e.body != nil {
+		return e.body, nil
+	}
+	return domain.DecodeEvent(e.Type, e.Data)
+}
 
 // Recorded returns the event in the store's shape, for code shared with
 // rebuilds that read the store directly.

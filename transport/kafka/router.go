@@ -523,9 +523,11 @@ func (c *consumer) check(e Event, err error) (Event, error) {
 		return Event{}, Permanent(fmt.Errorf("event type %s belongs to channel %s, not to %s of topic %s",
 			e.Type, e.Channel, c.channel, c.topic))
 	}
-	if _, err := e.Decode(); err != nil {
+	body, err := e.Decode()
+	if err != nil {
 		return Event{}, Permanent(fmt.Errorf("undecodable %s body: %w", e.Type, err))
 	}
+	e.body = body // kept: the handler need not decode it again
 	return e, nil
 }
 
