@@ -10,9 +10,10 @@
 // 8" would skip 7. Instead every event records the inserting transaction's
 // ID (pg_current_xact_id(), an xid8), and the log is read in (tx_id,
 // position) order, only below the horizon: the oldest ID of a running
-// transaction that appends events (eventstore_horizon, migration 00006).
-// Every append with a smaller ID has finished, so nothing can appear later
-// before the point a reader has reached, and no event is skipped.
+// transaction that appends events (eventstore_horizon, migrations 00006
+// and 00007). Every append with a smaller ID has finished, so nothing can
+// appear later before the point a reader has reached, and no event is
+// skipped.
 //
 // Visibility lags commit while an older append runs: an event is in the
 // log once every append that took its transaction ID before it has
