@@ -124,6 +124,10 @@ func (d *Directory) Attendance(ctx context.Context, schoolID, studentID string, 
 	if schoolID == "" {
 		return a, domain.Invalid("schoolId", "is required")
 	}
+	if studentID == "" {
+		// The weekly rates read no student as the whole school.
+		return a, domain.Invalid("studentId", "is required")
+	}
 	// A zero date is "" (Date.String): an open end.
 	f := projections.AttendanceRateFilter{StudentID: studentID, From: from.String(), To: to.String()}
 	weeks, err := projections.WeeklyAttendanceRates(ctx, d.db, schoolID, f)

@@ -290,6 +290,10 @@ func TestAttendanceCountsRegisterLinesInTheRange(t *testing.T) {
 			t.Errorf("%s: %+v, want %+v (total %d)", name, got, tc.want, tc.want.Total())
 		}
 	}
+	// No student is a mistake, not the whole school's lines.
+	if got, err := dir.Attendance(ctx, north.ID, "", ddate(t, 0), ddate(t, 4)); err == nil || !strings.Contains(err.Error(), "studentId") {
+		t.Errorf("no student: %+v, %v; want an error naming studentId", got, err)
+	}
 }
 
 func TestGuardianMeetingsListsTheSlotsNotCancelled(t *testing.T) {
