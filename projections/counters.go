@@ -20,11 +20,10 @@ import (
 // A projector writes a counter table only through add (reads are fine:
 // every read flushes first).
 type counterTable struct {
-	table   string
-	keys    []column // the primary key
-	counter string
-	cols    []column // the keys, then the counter
-	upsert  string
+	table  string
+	keys   []column // the primary key
+	cols   []column // the keys, then the counter
+	upsert string
 }
 
 func newCounterTable(table, counter string, keys ...column) *counterTable {
@@ -33,7 +32,7 @@ func newCounterTable(table, counter string, keys ...column) *counterTable {
 	}
 	checkColumns(table, keys)
 	cols := append(slices.Clone(keys), column{counter, "bigint"})
-	return &counterTable{table: table, keys: keys, counter: counter, cols: cols,
+	return &counterTable{table: table, keys: keys, cols: cols,
 		upsert: upsertSQL(table, cols, len(keys), []string{fmt.Sprintf("%s = %s.%s + excluded.%s", counter, table, counter, counter)})}
 }
 
