@@ -5,3 +5,5 @@ var (
 	ConsumerConfigFor = consumerConfigFor
 	DecodeRecord      = decodeRecord
 )
+
+const FetchWaitMinBytes = fetchWaitMinBytes

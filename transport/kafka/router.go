@@ -71,7 +71,7 @@ type Handler struct {
 	HandleBatch func(ctx context.Context, events []Event) error
 	// FetchWait, when set, lets the broker hold the handler's fetches up
 	// to this long to gather messages (Kafka's fetch.max.wait.ms, with a
-	// fetch.min.bytes of FetchWaitMinBytes), where it otherwise answers
+	// fetch.min.bytes of fetchWaitMinBytes), where it otherwise answers
 	// as soon as one message arrives. It suits a handler over many
 	// topics that need not see each event at once: each fetch lists
 	// every partition of its topics, and both the broker and the client
@@ -81,10 +81,10 @@ type Handler struct {
 	FetchWait time.Duration
 }
 
-// FetchWaitMinBytes is the fetch.min.bytes of a handler with a FetchWait:
+// fetchWaitMinBytes is the fetch.min.bytes of a handler with a FetchWait:
 // more than a few hundred events, so that under load its fetches are
 // answered before the wait is up.
-const FetchWaitMinBytes = 1 << 20
+const fetchWaitMinBytes = 1 << 20
 
 // MaxFetchWait bounds Handler.FetchWait, well within the clients' read
 // timeout.
@@ -338,7 +338,7 @@ func consumerConfigFor(shared *sarama.Config, h Handler) *sarama.Config {
 	}
 	c := *shared
 	c.Consumer.MaxWaitTime = h.FetchWait
-	c.Consumer.Fetch.Min = FetchWaitMinBytes
+	c.Consumer.Fetch.Min = fetchWaitMinBytes
 	return &c
 }
 
