@@ -73,45 +73,71 @@ func (c *streamCache) get(stream string) ([]eventstore.RecordedEvent, []domain.E
 // a cached stream appends into that room in place. Slices handed out are
 // clipped to their length, so no one else reads or writes past it, and
 // the cached length moves on in the same lock, so the room is written
-// once.
+// once. Any other extension is a copy, made outside the lock.
 func (c *streamCache) extend(stream string, recs []eventstore.RecordedEvent, decoded []domain.Event, more []eventstore.RecordedEvent, moreDecoded []domain.Event) ([]eventstore.RecordedEvent, []domain.Event) {
+	// Decoded only if every record is: the ones before and the new ones.
+	withDecoded := moreDecoded != nil && len(decoded) == len(recs)
+	if !withDecoded {
+		decoded = nil
+	}
+	n := len(recs) + len(more)
+	keep := n <= maxCachedEvents
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	var cachedRecs []eventstore.RecordedEvent
-	var cachedDecoded []domain.Event
-	if len(recs)+len(more) > maxCachedEvents {
+	if !keep {
 		// Too long to keep: its room may not be written in place, since
 		// the cached length would not move on.
 		c.dropLocked(stream)
 	} else if el, ok := c.byName[stream]; ok {
 		cs := el.Value.(*cachedStream)
-		cachedRecs, cachedDecoded = cs.recs, cs.decoded
+		if fits(cs.recs, recs, more) && (!withDecoded || fits(cs.decoded, decoded, moreDecoded)) {
+			recs = append(cs.recs, more...)
+			if withDecoded {
+				decoded = append(cs.decoded, moreDecoded...)
+			}
+			c.putLocked(stream, recs, decoded)
+			c.mu.Unlock()
+			return clip(recs, decoded)
+		}
 	}
-	// Decoded only if every record is: the ones before and the new ones.
-	if moreDecoded == nil || len(decoded) != len(recs) {
-		decoded = nil
-	} else {
-		decoded = grow(cachedDecoded, decoded, moreDecoded)
+	c.mu.Unlock()
+	recs = grown(recs, more, keep)
+	if withDecoded {
+		decoded = grown(decoded, moreDecoded, keep)
 	}
-	recs = grow(cachedRecs, recs, more)
-	c.putLocked(stream, recs, decoded)
+	if keep {
+		c.mu.Lock()
+		c.putLocked(stream, recs, decoded)
+		c.mu.Unlock()
+	}
+	return clip(recs, decoded)
+}
+
+// fits reports whether s, extended by more, can be appended in cached's
+// room: s is all of cached (the same array, the same length) and the room
+// is large enough.
+func fits[T any](cached, s, more []T) bool {
+	return len(s) > 0 && len(s) == len(cached) && &s[0] == &cached[0] && cap(cached)-len(cached) >= len(more)
+}
+
+// grown is s followed by more in a new array, with room for as many again
+// when it is to be cached.
+func grown[T any](s, more []T, room bool) []T {
+	size := len(s) + len(more)
+	if room {
+		size *= 2
+	}
+	out := make([]T, len(s), size)
+	copy(out, s)
+	return append(out, more...)
+}
+
+// clip clips the slices handed out to their length (decoded may be nil).
+func clip(recs []eventstore.RecordedEvent, decoded []domain.Event) ([]eventstore.RecordedEvent, []domain.Event) {
 	n := len(recs)
 	if decoded != nil {
 		decoded = decoded[:n:n]
 	}
 	return recs[:n:n], decoded
-}
-
-// grow returns s followed by more: in cached's room when s is all of
-// cached (the same array, the same length), else in a new array with room
-// for as many again.
-func grow[T any](cached, s, more []T) []T {
-	if len(s) > 0 && len(s) == len(cached) && &s[0] == &cached[0] && cap(cached)-len(cached) >= len(more) {
-		return append(cached, more...)
-	}
-	out := make([]T, len(s), 2*(len(s)+len(more)))
-	copy(out, s)
-	return append(out, more...)
 }
 
 // putLocked records stream as read up to its last record, unless the
