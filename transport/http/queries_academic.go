@@ -85,8 +85,9 @@ func (s *Server) studentPerformance(c *gin.Context, v viewer) (any, error) {
 func (s *Server) studentAssessments(c *gin.Context, v viewer) (any, error) {
 	id := idParam(c, "studentId")
 	p := newParams(c)
-	f := projections.AssessmentFilter{Subject: p.text("subject"), AssessmentType: p.text("assessmentType"),
-		From: p.date("from"), To: p.date("to"), PageParams: p.page()}
+	f := projections.AssessmentFilter{Subject: p.text("subject"), AssessmentType: p.text("assessmentType")}
+	f.From, f.To = p.dateRange()
+	f.PageParams = p.page()
 	if err := p.done(); err != nil {
 		return nil, err
 	}

@@ -46,7 +46,11 @@ type eventRates struct {
 }
 
 func eventRateFilter(p *params) projections.EventRateFilter {
-	return projections.EventRateFilter{Channel: p.text("channel"), From: p.timestamp("from"), To: p.timestamp("to")}
+	f := projections.EventRateFilter{Channel: p.text("channel"), From: p.timestamp("from"), To: p.timestamp("to")}
+	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
+		p.fail(badRequest("to", "must not be before from (%s), got %s", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339)))
+	}
+	return f
 }
 
 func (s *Server) schoolEventRates(c *gin.Context, v viewer) (any, error) {

@@ -272,6 +272,13 @@ func TestQueryRoutes(t *testing.T) {
 			{s("/students?gradeLevel=x"), "gradeLevel"},
 			{s("/students?sort=age"), "sort"},
 			{s("/classes/", rw.class, "/attendance?from=yesterday"), "from"},
+			// A range that ends before it starts: an error, not an empty list.
+			{s("/classes/", rw.class, "/attendance?from=2026-03-09&to=2026-03-02"), "to"},
+			{s("/classes/", rw.class, "/attendance/rates?from=2026-03-09&to=2026-03-02"), "to"},
+			{s("/students/", rw.student, "/assessments?from=2026-03-09&to=2026-03-02"), "to"},
+			{s("/meetings?from=2026-03-09&to=2026-03-02"), "to"},
+			{s("/teachers/", rw.math, "/meetings?from=2026-03-09&to=2026-03-02"), "to"},
+			{s("/monitoring/events?from=2026-03-09T10:00:00Z&to=2026-03-09T09:00:00Z"), "to"},
 			{s("/classes/", rw.class, "/attendance/2026-02-30/1"), "date"},
 			{s("/classes/", rw.class, "/attendance/2026-03-02/0"), "period"},
 			{s("/timetable?version=0"), "version"},

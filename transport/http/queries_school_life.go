@@ -48,7 +48,9 @@ func (s *Server) schoolLifeQueries(school *gin.RouterGroup) {
 func (s *Server) classRegisters(c *gin.Context, v viewer) (any, error) {
 	id := idParam(c, "classId")
 	p := newParams(c)
-	f := projections.RegisterFilter{ClassID: id, From: p.date("from"), To: p.date("to"), PageParams: p.page()}
+	f := projections.RegisterFilter{ClassID: id}
+	f.From, f.To = p.dateRange()
+	f.PageParams = p.page()
 	if err := p.done(); err != nil {
 		return nil, err
 	}
@@ -83,7 +85,7 @@ type weeklyRates struct {
 
 func rates(c *gin.Context, v viewer, f projections.AttendanceRateFilter) (any, error) {
 	p := newParams(c)
-	f.From, f.To = p.date("from"), p.date("to")
+	f.From, f.To = p.dateRange()
 	if err := p.done(); err != nil {
 		return nil, err
 	}
@@ -245,8 +247,11 @@ func (s *Server) listMeetings(c *gin.Context, v viewer) (any, error) {
 }
 
 func meetingFilter(p *params) projections.MeetingFilter {
-	return projections.MeetingFilter{TeacherID: p.id("teacherId"), GuardianID: p.id("guardianId"), StudentID: p.id("studentId"),
-		Status: p.text("status"), From: p.date("from"), To: p.date("to"), PageParams: p.page()}
+	f := projections.MeetingFilter{TeacherID: p.id("teacherId"), GuardianID: p.id("guardianId"), StudentID: p.id("studentId"),
+		Status: p.text("status")}
+	f.From, f.To = p.dateRange()
+	f.PageParams = p.page()
+	return f
 }
 
 // getMeeting: admins, the meeting's teacher and guardian.
@@ -271,8 +276,9 @@ func personMeetings(c *gin.Context, v viewer, role commands.Role, idName string)
 	id := idParam(c, idName)
 	p := newParams(c)
 	p.used[idName] = true // the path's: ?teacherId= on /teachers/{id}/meetings would be ambiguous
-	f := projections.MeetingFilter{StudentID: p.id("studentId"), Status: p.text("status"), From: p.date("from"),
-		To: p.date("to"), PageParams: p.page()}
+	f := projections.MeetingFilter{StudentID: p.id("studentId"), Status: p.text("status")}
+	f.From, f.To = p.dateRange()
+	f.PageParams = p.page()
 	if _, dup := c.GetQuery(idName); dup {
 		p.fail(badRequest(idName, "is in the path already"))
 	}

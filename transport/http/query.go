@@ -240,6 +240,17 @@ func (p *params) date(name string) string {
 	return raw
 }
 
+// dateRange is ?from= and ?to=, optional dates (YYYY-MM-DD, so they
+// compare as strings); a range that ends before it starts is an error,
+// not an empty answer.
+func (p *params) dateRange() (from, to string) {
+	from, to = p.date("from"), p.date("to")
+	if from != "" && to != "" && to < from {
+		p.fail(badRequest("to", "must not be before from (%s), got %q", from, to))
+	}
+	return from, to
+}
+
 // page is ?cursor= and ?limit=.
 func (p *params) page() projections.PageParams {
 	p.used["cursor"], p.used["limit"] = true, true
