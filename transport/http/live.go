@@ -107,6 +107,12 @@ func liveFilter(c *gin.Context) (feedFilter, error) {
 	if !a.Has(commands.RolePlatformAdmin, commands.RoleSchoolAdmin) {
 		f.party = a.ID
 	}
+	// The feed's parameters: a typo (?chanel=) would otherwise stream
+	// every channel.
+	p := &params{c: c, used: map[string]bool{"channel": true, "lastEventId": true}}
+	if err := p.done(); err != nil {
+		return f, err
+	}
 	known := domain.Channels()
 	for _, raw := range c.QueryArray("channel") {
 		for name := range strings.SplitSeq(raw, ",") {

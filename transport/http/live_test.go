@@ -353,6 +353,7 @@ func TestLiveFeedRefusals(t *testing.T) {
 		{"bad Last-Event-ID", livePath(schoolA, ""), e.adminA(), map[string]string{httpapi.HeaderLastEventID: "x"}, http.StatusBadRequest, httpapi.HeaderLastEventID},
 		{"unknown position", livePath(schoolA, ""), e.adminA(), map[string]string{httpapi.HeaderLastEventID: "999999"}, http.StatusBadRequest, httpapi.HeaderLastEventID},
 		{"bad lastEventId", livePath(schoolA, "lastEventId=-3"), e.adminA(), nil, http.StatusBadRequest, "lastEventId"},
+		{"unknown parameter", livePath(schoolA, "chanel=performance"), e.adminA(), nil, http.StatusBadRequest, "chanel"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := rawStream(t, ts, tt.path, tt.token, tt.header)
