@@ -81,7 +81,12 @@ func (s *Server) accessLog(c *gin.Context) {
 	c.Next()
 	status := c.Writer.Status()
 	level := slog.LevelInfo
-	if status >= 500 {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		// Not there yet (a read-your-writes wait, a full live feed):
+		// expected, and the client is told when to retry.
+		level = slog.LevelWarn
+	case status >= 500:
 		level = slog.LevelError
 	}
 	logger(c).LogAttrs(c, level, "http request",
