@@ -47,7 +47,22 @@ set, it keeps a PostgreSQL cluster of its own under ./.data and serves on :8080.
 		a.eventstoreCmd(),
 		a.versionCmd(),
 	)
+	for _, c := range root.Commands() {
+		refuseUnknownSubcommands(c)
+	}
 	return root
+}
+
+// refuseUnknownSubcommands makes a command that only groups others (dlq,
+// projections, eventstore) fail on an argument that is none of them.
+// Cobra would print the group's help and exit 0, so a mistyped verb in a
+// script would pass for a success.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	if !c.HasSubCommands() || c.Runnable() {
+		return
+	}
+	c.Args = cobra.NoArgs // "unknown command "x" for "edusmarthub projections""
+	c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 }
 
 // setup loads and validates the configuration and builds the logger.

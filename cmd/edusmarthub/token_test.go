@@ -180,3 +180,21 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: exit %d, %q", code, out)
 	}
 }
+
+// A mistyped verb of a command group fails, naming it: printing the
+// group's help and exiting 0 would let a script carry on as if it ran.
+func TestGroupsRefuseUnknownSubcommands(t *testing.T) {
+	t.Parallel()
+	for _, group := range []string{"dlq", "eventstore", "projections"} {
+		code, out, errOut := edusmarthub(t, nil, group, "frob")
+		if want := `unknown command "frob" for "edusmarthub ` + group + `"`; code == 0 || !strings.Contains(errOut, want) {
+			t.Errorf("%s frob: exit %d, stderr %q; want a failure saying %s", group, code, errOut, want)
+		}
+		if out != "" {
+			t.Errorf("%s frob printed %q", group, out)
+		}
+		if code, out, _ := edusmarthub(t, nil, group); code != 0 || !strings.Contains(out, "Available Commands") {
+			t.Errorf("%s alone: exit %d, stdout %q; want its help", group, code, out)
+		}
+	}
+}
