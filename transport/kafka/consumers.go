@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/edusmarthub/edusmarthub/domain"
 	"github.com/edusmarthub/edusmarthub/eventstore"
@@ -52,6 +53,28 @@ func ProjectionHandlers(views *projections.Registry) []Handler {
 		hs = append(hs, h)
 	}
 	return hs
+}
+
+// ProjectionLags reads, through l, the consumer lag of the read models'
+// handlers (ProjectionHandlers) by projection name: what each has been
+// given on its topics and not yet applied
+// (projections.SystemSources.ConsumerLag).
+func ProjectionLags(l *LagReader, views *projections.Registry) func(ctx context.Context) (map[string]int64, error) {
+	handlers := map[string][]domain.Channel{}
+	for _, p := range views.Projections() {
+		handlers[ProjectionHandlerPrefix+p.Name()] = p.Channels()
+	}
+	return func(ctx context.Context) (map[string]int64, error) {
+		lag, err := l.Lag(ctx, handlers)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]int64, len(lag))
+		for handler, n := range lag {
+			out[strings.TrimPrefix(handler, ProjectionHandlerPrefix)] = n
+		}
+		return out, nil
+	}
 }
 
 // SagaHandlers are the workflows' consumers: one handler per saga of rt

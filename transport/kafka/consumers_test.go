@@ -81,3 +81,36 @@ func TestProjectionHandlersFetchWait(t *testing.T) {
 		}
 	}
 }
+
+// The read models' lags are read from their handlers' consumer groups and
+// named by projection: a message on the teacher topic is lag for the read
+// models of that channel only.
+func TestProjectionLagsNameTheReadModels(t *testing.T) {
+	t.Parallel()
+	f := newConsumerFixture(t)
+	pool := pgtest.NewPool(t)
+	views, err := projections.NewRegistry(projections.Config{DB: pool, Store: postgres.New(pool)}, projections.All()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := kafka.NewLagReader(f.cfg)
+	t.Cleanup(func() { _ = l.Close() })
+	f.publish(testEvent(domain.TeacherPreferencesUpdatedType, "teacher-1", 1))
+
+	lag, err := kafka.ProjectionLags(l, views)(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lag) != len(projections.All()) {
+		t.Errorf("lags of %d read models, want %d: %v", len(lag), len(projections.All()), lag)
+	}
+	for _, p := range projections.All() {
+		want := int64(0)
+		if slices.Contains(p.Channels(), domain.ChannelTeacher) {
+			want = 1
+		}
+		if lag[p.Name()] != want {
+			t.Errorf("lag of %s = %d, want %d", p.Name(), lag[p.Name()], want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -100,6 +101,37 @@ func ListDeadLetters(ctx context.Context, cfg Config) ([]DeadLetter, error) {
 	}
 	defer client.Close()
 	return listDeadLetters(ctx, client, cfg.DLQTopic())
+}
+
+// PendingDeadLetters returns a counter of the dead letters not yet
+// re-driven (ListDeadLetters), for monitoring. It reads the whole topic,
+// so it reads it at most once per maxAge and otherwise answers with the
+// last count. Safe for concurrent use.
+func PendingDeadLetters(cfg Config, maxAge time.Duration) func(ctx context.Context) (int, error) {
+	var (
+		mu   sync.Mutex
+		n    int
+		read time.Time
+	)
+	return func(ctx context.Context) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !read.IsZero() && time.Since(read) < maxAge {
+			return n, nil
+		}
+		ds, err := ListDeadLetters(ctx, cfg)
+		if err != nil {
+			return 0, err
+		}
+		n = 0
+		for _, d := range ds {
+			if !d.Redriven() {
+				n++
+			}
+		}
+		read = time.Now()
+		return n, nil
+	}
 }
 
 // dlqClient is the client that reads the dead-letter topic to its end.

@@ -59,6 +59,19 @@ func TestDeadLettersListAndRedriveRoundTrip(t *testing.T) {
 			t.Errorf("dead letter %+v: want origin %+v, pending", d, want)
 		}
 	}
+	// Monitoring's count: the pending ones, read again once maxAge passed.
+	fresh, cached := kafka.PendingDeadLetters(f.cfg, 0), kafka.PendingDeadLetters(f.cfg, time.Hour)
+	pending := func(count func(context.Context) (int, error)) int {
+		t.Helper()
+		n, err := count(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n, m := pending(fresh), pending(cached); n != 3 || m != 3 {
+		t.Errorf("pending dead letters counted %d and %d, want 3", n, m)
+	}
 
 	t.Run("unknown IDs fail before anything is published", func(t *testing.T) {
 		before := endOffsets(t, f, topic)
@@ -149,6 +162,9 @@ func TestDeadLettersListAndRedriveRoundTrip(t *testing.T) {
 		ds := f.deadLetters()
 		if len(ds) != 3 || len(pendingOf(ds)) != 1 || pendingOf(ds)[0].EventID != q.ID.String() {
 			t.Errorf("after the redrive of p: %+v", ds)
+		}
+		if n, m := pending(fresh), pending(cached); n != 1 || m != 3 {
+			t.Errorf("pending dead letters counted %d, and %d within maxAge; want 1 and the earlier 3", n, m)
 		}
 	})
 	t.Run("redrive of all takes the rest, by ref", func(t *testing.T) {
