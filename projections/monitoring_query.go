@@ -117,6 +117,11 @@ type SystemSources struct {
 	// e.g. those of transport/kafka's ListDeadLetters not yet re-driven
 	// (that reads the whole topic: callers may cache it). Nil: unknown.
 	DeadLetters func(ctx context.Context) (int, error)
+	// ConsumerLag returns, by projection name, the events delivered to
+	// its consumer and not yet applied: its Kafka consumer group's lag
+	// (transport/kafka's LagReader). Nil: each lag is the head minus the
+	// projection's position instead, an upper bound.
+	ConsumerLag func(ctx context.Context) (map[string]int64, error)
 }
 
 // SystemStatus is the state of the event pipeline.
@@ -139,10 +144,12 @@ type ReaderLag struct {
 // ProjectionLag is a read model's progress: the streams it has applied,
 // the highest log position among them and when it last applied one.
 //
-// Lag is the head minus that position: an upper bound, since projections
-// are fed per stream from Kafka (no global order) and skip the channels
-// they do not consume. Exists is false while the read model's schema has
-// not been created.
+// Lag is what its Kafka consumer has been given and not yet applied (the
+// consumer group's lag; the relay's lag is the events not given to Kafka
+// yet). Without SystemSources.ConsumerLag it is the head minus Position:
+// an upper bound, far above the truth for a read model whose channels are
+// quiet, since a projection only sees the events of its channels. Exists
+// is false while the read model's schema has not been created.
 type ProjectionLag struct {
 	Name      string     `json:"name"`
 	Exists    bool       `json:"exists"`
@@ -194,6 +201,13 @@ func GetSystemStatus(ctx context.Context, db Querier, src SystemSources) (System
 			st.Readers = readers
 		}
 	}
+	var consumerLag map[string]int64
+	if src.ConsumerLag != nil {
+		var err error
+		if consumerLag, err = src.ConsumerLag(ctx); err != nil {
+			return SystemStatus{}, err
+		}
+	}
 	for _, p := range All() {
 		pl := ProjectionLag{Name: p.Name()}
 		table := pgx.Identifier{SchemaName(p.Name()), "applied"}.Sanitize()
@@ -208,7 +222,11 @@ func GetSystemStatus(ctx context.Context, db Querier, src SystemSources) (System
 			}
 			pl.Position = uint64(pos)
 		}
-		pl.Lag = lag(pl.Position)
+		if consumerLag != nil {
+			pl.Lag = uint64(max(consumerLag[p.Name()], 0))
+		} else {
+			pl.Lag = lag(pl.Position)
+		}
 		st.Projections = append(st.Projections, pl)
 	}
 	if src.DeadLetters != nil {

@@ -364,6 +364,29 @@ func TestReadModels(t *testing.T) {
 			if !p.Exists || p.Streams == 0 || p.Position == 0 {
 				t.Errorf("projection %s: %+v, want progress", p.Name, p)
 			}
+			if p.Lag != head-p.Position {
+				t.Errorf("projection %s: lag %d without the consumers' lag, want the head minus its position, %d", p.Name, p.Lag, head-p.Position)
+			}
+		}
+		// With the consumers' lag, that is the projections' lag.
+		st = must(projections.GetSystemStatus(ctx, db, projections.SystemSources{
+			Head: func(ctx context.Context) (uint64, error) { return w.store.Head(ctx) },
+			ConsumerLag: func(context.Context) (map[string]int64, error) {
+				return map[string]int64{"schools": 0, "performance": 7}, nil
+			}}))(t)
+		for _, p := range st.Projections {
+			want := map[string]uint64{"performance": 7}[p.Name]
+			if p.Lag != want {
+				t.Errorf("projection %s: lag %d, want its consumer's, %d", p.Name, p.Lag, want)
+			}
+		}
+		if st.DeadLetters != nil {
+			t.Errorf("dead letters %d, want none reported when unknown", *st.DeadLetters)
+		}
+		failing := errors.New("broker down")
+		if _, err := projections.GetSystemStatus(ctx, db, projections.SystemSources{
+			ConsumerLag: func(context.Context) (map[string]int64, error) { return nil, failing }}); !errors.Is(err, failing) {
+			t.Errorf("status with the consumer lag failing: %v, want its error", err)
 		}
 		if _, err := projections.EventRates(ctx, db, a.ID, projections.EventRateFilter{Channel: "nope"}); domain.KindOf(err) != domain.KindInvalid {
 			t.Errorf("unknown channel: err = %v, want invalid", err)

@@ -52,6 +52,8 @@ type kafkaBackbone struct {
 	// AsyncAPI is the topics' AsyncAPI document, for the HTTP API.
 	AsyncAPI []byte
 	Relay    *kafka.Relay
+	// Lag reads the consumer groups' lag, for monitoring.
+	Lag *kafka.LagReader
 
 	broker *kafka.EmbeddedBroker
 	stop   context.CancelFunc
@@ -97,15 +99,17 @@ func startKafka(ctx context.Context, cfg config.Config, store eventstore.Store, 
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	k.stop = stop
 	k.wg.Go(func() { _ = k.Relay.Run(rctx) }) // returns nil when stopped; it logs its failures
+	k.Lag = kafka.NewLagReader(k.Config)
 	log.Info("kafka relay started", "kafka", k.Config)
 	return k, nil
 }
 
-// Stop stops the relay (it writes its checkpoint), then the embedded
-// broker.
+// Stop stops the relay (it writes its checkpoint) and the lag reader,
+// then the embedded broker.
 func (k *kafkaBackbone) Stop() {
 	k.stop()
 	k.wg.Wait()
+	_ = k.Lag.Close()
 	k.closeBroker()
 }
 

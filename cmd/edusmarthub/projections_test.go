@@ -82,6 +82,28 @@ func TestServeFeedsReadModelsFromKafka(t *testing.T) {
 		}
 		return true, ""
 	})
+	// Monitoring agrees: every read model's consumer caught up (it commits
+	// about once a second), and the malformed message waits as a dead
+	// letter.
+	waitUntil(t, time.Minute, func() (bool, string) {
+		code, body := srv.do(t, http.MethodGet, "/v1/system/monitoring", admin, "")
+		if code != http.StatusOK {
+			t.Fatalf("GET /v1/system/monitoring = %d %s", code, body)
+		}
+		var st projections.SystemStatus
+		if err := json.Unmarshal(body, &st); err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Projections) != len(projections.All()) || st.DeadLetters == nil || *st.DeadLetters == 0 {
+			return false, string(body)
+		}
+		for _, p := range st.Projections {
+			if p.Lag != 0 {
+				return false, string(body)
+			}
+		}
+		return true, ""
+	})
 	code, out, errOut := edusmarthub(t, environ, "projections", "list")
 	if code != 0 || !strings.Contains(out, "teachers") || !strings.Contains(out, "live") {
 		t.Errorf("projections list = %d\n%s%s", code, out, errOut)

@@ -18,6 +18,7 @@ import (
 	"github.com/edusmarthub/edusmarthub/eventstore/storemetrics"
 	"github.com/edusmarthub/edusmarthub/internal/config"
 	httpapi "github.com/edusmarthub/edusmarthub/transport/http"
+	"github.com/edusmarthub/edusmarthub/transport/kafka"
 )
 
 func (a *app) serveCmd() *cobra.Command {
@@ -45,6 +46,10 @@ EDUSMARTHUB_SHUTDOWN_TIMEOUT to finish, then the database is closed.`,
 		},
 	}
 }
+
+// deadLetterCountAge bounds how often monitoring reads the dead-letter
+// topic (the whole of it) to count what waits there.
+const deadLetterCountAge = 10 * time.Second
 
 // serve runs the service until ctx is cancelled (a signal), then shuts
 // down in order: HTTP first, so no request finds the database gone.
@@ -139,6 +144,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) (err err
 		Pool:        db.Pool,
 		Commands:    repo,
 		Projections: views,
+		DeadLetters: kafka.PendingDeadLetters(kb.Config, deadLetterCountAge),
+		ConsumerLag: kafka.ProjectionLags(kb.Lag, views),
 	})
 	if err != nil {
 		return fmt.Errorf("http server: %w", err)

@@ -82,6 +82,7 @@ func (s *Server) systemStatus(c *gin.Context, v viewer) (any, error) {
 	return projections.GetSystemStatus(c, v.db, projections.SystemSources{
 		Head:        s.deps.Store.Head,
 		DeadLetters: s.deps.DeadLetters,
+		ConsumerLag: s.deps.ConsumerLag,
 	})
 }
 

@@ -158,6 +158,10 @@ type Deps struct {
 	// DeadLetters counts the messages waiting on the dead-letter topic,
 	// for GET /v1/system/monitoring (optional: the count is then absent).
 	DeadLetters func(ctx context.Context) (int, error)
+	// ConsumerLag returns the read models' Kafka consumer lag by
+	// projection name, for GET /v1/system/monitoring (optional: each lag
+	// is then the head minus the read model's position, an upper bound).
+	ConsumerLag func(ctx context.Context) (map[string]int64, error)
 
 	// ---- Command handlers: wire them here. ----
 	// The command routes (routes_*.go) build their handlers from Commands:
