@@ -119,10 +119,16 @@ type SystemSources struct {
 	DeadLetters func(ctx context.Context) (int, error)
 	// ConsumerLag returns, by projection name, the events delivered to
 	// its consumer and not yet applied: its Kafka consumer group's lag
-	// (transport/kafka's LagReader). Nil: each lag is the head minus the
-	// projection's position instead, an upper bound.
+	// (transport/kafka's LagReader). Nil, or failing: each lag is the
+	// head minus the projection's position instead, an upper bound.
 	ConsumerLag func(ctx context.Context) (map[string]int64, error)
 }
+
+// The figures of SystemStatus.Unavailable.
+const (
+	FigureConsumerLag = "consumerLag"
+	FigureDeadLetters = "deadLetters"
+)
 
 // SystemStatus is the state of the event pipeline.
 type SystemStatus struct {
@@ -130,6 +136,12 @@ type SystemStatus struct {
 	Readers     []ReaderLag     `json:"readers"`     // the relay and other log readers with a checkpoint
 	Projections []ProjectionLag `json:"projections"` // every read model of All
 	DeadLetters *int            `json:"deadLetters,omitempty"`
+	// Unavailable names the figures whose source failed (Kafka down, say)
+	// with the error: the status is still given, since that is when it is
+	// needed most. Without the consumer lag, the projections' lags are
+	// upper bounds (ProjectionLag); without the dead letters, their count
+	// is left out.
+	Unavailable map[string]string `json:"unavailable,omitempty"`
 }
 
 // ReaderLag is a checkpointed reader of the store's log (the Kafka relay):
@@ -146,10 +158,11 @@ type ReaderLag struct {
 //
 // Lag is what its Kafka consumer has been given and not yet applied (the
 // consumer group's lag; the relay's lag is the events not given to Kafka
-// yet). Without SystemSources.ConsumerLag it is the head minus Position:
-// an upper bound, far above the truth for a read model whose channels are
-// quiet, since a projection only sees the events of its channels. Exists
-// is false while the read model's schema has not been created.
+// yet). Without the consumer lag (SystemSources) it is the head minus
+// Position: an upper bound, far above the truth for a read model whose
+// channels are quiet, since a projection only sees the events of its
+// channels. Exists is false while the read model's schema has not been
+// created.
 type ProjectionLag struct {
 	Name      string     `json:"name"`
 	Exists    bool       `json:"exists"`
@@ -205,7 +218,7 @@ func GetSystemStatus(ctx context.Context, db Querier, src SystemSources) (System
 	if src.ConsumerLag != nil {
 		var err error
 		if consumerLag, err = src.ConsumerLag(ctx); err != nil {
-			return SystemStatus{}, err
+			st.unavailable(FigureConsumerLag, err)
 		}
 	}
 	for _, p := range All() {
@@ -230,13 +243,20 @@ func GetSystemStatus(ctx context.Context, db Querier, src SystemSources) (System
 		st.Projections = append(st.Projections, pl)
 	}
 	if src.DeadLetters != nil {
-		n, err := src.DeadLetters(ctx)
-		if err != nil {
-			return SystemStatus{}, err
+		if n, err := src.DeadLetters(ctx); err != nil {
+			st.unavailable(FigureDeadLetters, err)
+		} else {
+			st.DeadLetters = &n
 		}
-		st.DeadLetters = &n
 	}
 	return st, nil
+}
+
+func (st *SystemStatus) unavailable(figure string, err error) {
+	if st.Unavailable == nil {
+		st.Unavailable = map[string]string{}
+	}
+	st.Unavailable[figure] = err.Error()
 }
 
 // channelList is the valid channel names, for error messages.

@@ -64,6 +64,9 @@ type options struct {
 	waiter     httpapi.AppliedWaiter // the projections' wait for ?after=
 	readModels bool                  // the read models, fed from the store (implies db)
 	storePing  error                 // the store answers Ping with this (a store with a server of its own)
+
+	deadLetters func(context.Context) (int, error)              // monitoring's sources
+	consumerLag func(context.Context) (map[string]int64, error) // (default: none)
 }
 
 // newEnv builds a server with the stand-in command routes:
@@ -108,7 +111,8 @@ func newEnv(t *testing.T, o options) *env {
 		LiveFeedHeartbeat:     o.heartbeat,
 		LiveFeedMaxStreams:    o.maxStreams,
 		ReadYourWritesTimeout: o.rywTimeout,
-	}, httpapi.Deps{Store: e.store, Pool: e.pool, Commands: commands.NewRepository(e.store, e.clock.Now), Projections: o.waiter})
+	}, httpapi.Deps{Store: e.store, Pool: e.pool, Commands: commands.NewRepository(e.store, e.clock.Now), Projections: o.waiter,
+		DeadLetters: o.deadLetters, ConsumerLag: o.consumerLag})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -568,7 +570,13 @@ func TestQueryReadYourWrites(t *testing.T) {
 // admins'.
 func TestQuerySystemRoutes(t *testing.T) {
 	t.Parallel()
-	rw := newRichWorld(t, options{})
+	// Kafka is down: monitoring answers all the same, saying what is
+	// missing.
+	kafkaDown := errors.New("kafka: connect to 127.0.0.1:9092: refused")
+	rw := newRichWorld(t, options{
+		deadLetters: func(context.Context) (int, error) { return 0, kafkaDown },
+		consumerLag: func(context.Context) (map[string]int64, error) { return nil, kafkaDown },
+	})
 	for _, target := range []string{"/v1/schools", "/v1/system/monitoring", "/v1/system/monitoring/events"} {
 		if w := rw.get(target, rw.platform, nil); w.Code != http.StatusOK {
 			t.Errorf("GET %s as a platform admin: %d %s", target, w.Code, w.Body)
@@ -586,10 +594,15 @@ func TestQuerySystemRoutes(t *testing.T) {
 			Exists bool   `json:"exists"`
 			Lag    uint64 `json:"lag"`
 		} `json:"projections"`
+		DeadLetters *int              `json:"deadLetters"`
+		Unavailable map[string]string `json:"unavailable"`
 	}
 	decodeOK(t, rw.get("/v1/system/monitoring", rw.platform, nil), &st)
 	if st.StoreHead == 0 || len(st.Projections) == 0 {
 		t.Errorf("system status: %+v", st)
+	}
+	if st.DeadLetters != nil || st.Unavailable["deadLetters"] != kafkaDown.Error() || st.Unavailable["consumerLag"] != kafkaDown.Error() {
+		t.Errorf("with Kafka down: dead letters %v, unavailable %v", st.DeadLetters, st.Unavailable)
 	}
 	for _, p := range st.Projections {
 		if !p.Exists {
