@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/edusmarthub/edusmarthub/internal/config"
 )
@@ -37,6 +39,7 @@ set, it keeps a PostgreSQL cluster of its own under ./.data and serves on :8080.
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.SetFlagErrorFunc(flagError) // the subcommands inherit it
 	root.AddCommand(
 		a.serveCmd(),
 		a.migrateCmd(),
@@ -51,6 +54,28 @@ set, it keeps a PostgreSQL cluster of its own under ./.data and serves on :8080.
 		refuseUnknownSubcommands(c)
 	}
 	return root
+}
+
+// flagKinds says in words what a flag of each value type takes.
+var flagKinds = map[string]string{
+	"bool":   "true or false",
+	"int":    "a whole number",
+	"int64":  "a whole number",
+	"uint64": "a whole number, 0 or more",
+}
+
+// flagError names a flag value that does not parse and what the flag
+// takes, instead of passing on strconv's message.
+func flagError(_ *cobra.Command, err error) error {
+	var bad *pflag.InvalidValueError
+	if !errors.As(err, &bad) {
+		return err
+	}
+	want, ok := flagKinds[bad.GetFlag().Value.Type()]
+	if !ok {
+		return err
+	}
+	return fmt.Errorf("--%s %q: want %s", bad.GetFlag().Name, bad.GetValue(), want)
 }
 
 // refuseUnknownSubcommands makes a command that only groups others (dlq,

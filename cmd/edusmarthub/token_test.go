@@ -198,3 +198,22 @@ func TestGroupsRefuseUnknownSubcommands(t *testing.T) {
 		}
 	}
 }
+
+// A flag value that does not parse is named with what the flag takes, not
+// with strconv's message.
+func TestBadFlagValuesSayWhatTheFlagTakes(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replay", "--channel", "teacher", "--from-position", "-3"}, `--from-position "-3": want a whole number, 0 or more`},
+		{[]string{"projections", "rebuild", "--all", "--batch", "x"}, `--batch "x": want a whole number`},
+		{[]string{"dlq", "list", "--all=maybe"}, `--all "maybe": want true or false`},
+	} {
+		code, _, errOut := edusmarthub(t, nil, tt.args...)
+		if code == 0 || !strings.Contains(errOut, tt.want) || strings.Contains(errOut, "strconv") {
+			t.Errorf("%v: exit %d, stderr %q; want %q", tt.args, code, errOut, tt.want)
+		}
+	}
+}
