@@ -69,6 +69,25 @@ type options struct {
 	consumerLag func(context.Context) (map[string]int64, error) // (default: none)
 }
 
+// logLines returns the server's log lines with message msg, decoded.
+func (e *env) logLines(t *testing.T, msg string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
+		var line map[string]any
+		if l == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		if line["msg"] == msg {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
 // newEnv builds a server with the stand-in command routes:
 //
 //	POST /v1/schools/:schoolId/things              create "CreateThing" (school_admin, platform_admin)

@@ -378,6 +378,16 @@ func TestLiveFeedRefusals(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("second stream: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
+	// "Retry later" by design is not a failure: a warning, no error line.
+	var refused []map[string]any
+	for _, l := range e.logLines(t, "http request") {
+		if l["status"] == float64(http.StatusServiceUnavailable) {
+			refused = append(refused, l)
+		}
+	}
+	if len(refused) != 1 || refused[0]["level"] != "WARN" || len(e.logLines(t, "request failed")) != 0 {
+		t.Errorf("logged the full feed's 503 as %v and %d failures; want one warning, no failure", refused, len(e.logLines(t, "request failed")))
+	}
 	c.close()
 	<-c.done
 	deadline := time.Now().Add(5 * time.Second)

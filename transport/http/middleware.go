@@ -82,9 +82,7 @@ func (s *Server) accessLog(c *gin.Context) {
 	status := c.Writer.Status()
 	level := slog.LevelInfo
 	switch {
-	case status == http.StatusServiceUnavailable:
-		// Not there yet (a read-your-writes wait, a full live feed):
-		// expected, and the client is told when to retry.
+	case retryLater(c, status):
 		level = slog.LevelWarn
 	case status >= 500:
 		level = slog.LevelError
@@ -98,6 +96,15 @@ func (s *Server) accessLog(c *gin.Context) {
 		slog.Duration("duration", s.cfg.Now().Sub(start)),
 		slog.String("client_ip", c.ClientIP()),
 	)
+}
+
+// retryLater reports whether the answer is a 503 that tells the client
+// when to retry (Retry-After): "not now" by design — a read model not
+// caught up with a write yet, one being rebuilt, a full live feed,
+// shutdown, maintenance — not a failure. A 503 without it (the database
+// unreachable, a request out of time) is one.
+func retryLater(c *gin.Context, status int) bool {
+	return status == http.StatusServiceUnavailable && c.Writer.Header().Get("Retry-After") != ""
 }
 
 // recovery turns a panic in a handler into a 500 problem: one bad request

@@ -143,7 +143,7 @@ func tooLarge(limit int64) *Problem {
 // what the caller does not see, and stops the handler chain.
 func abortWithError(c *gin.Context, err error) {
 	p, internal := problemFor(err)
-	if internal {
+	if internal && !retryLater(c, p.Status) {
 		logger(c).ErrorContext(c, "request failed", "err", err, "status", p.Status)
 	}
 	writeProblem(c, p)

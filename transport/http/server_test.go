@@ -59,6 +59,10 @@ func TestReadyzWithoutDatabase(t *testing.T) {
 	if p.Type != httpapi.TypeUnavailable {
 		t.Errorf("type = %q", p.Type)
 	}
+	// A 503 without Retry-After is a failure: logged as an error.
+	if lines := e.logLines(t, "http request"); len(lines) != 1 || lines[0]["level"] != "ERROR" {
+		t.Errorf("access log of a database down: %v, want one line at ERROR", lines)
+	}
 }
 
 func TestReadyzWithoutEventStore(t *testing.T) {
