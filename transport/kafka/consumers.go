@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/edusmarthub/edusmarthub/domain"
 	"github.com/edusmarthub/edusmarthub/eventstore"
@@ -58,13 +59,15 @@ func ProjectionHandlers(views *projections.Registry) []Handler {
 // ProjectionLags reads, through l, the consumer lag of the read models'
 // handlers (ProjectionHandlers) by projection name: what each has been
 // given on its topics and not yet applied
-// (projections.SystemSources.ConsumerLag).
+// (projections.SystemSources.ConsumerLag). A read is served for
+// projectionLagAge, and a caller waits for one a few seconds at most (see
+// sampled).
 func ProjectionLags(l *LagReader, views *projections.Registry) func(ctx context.Context) (map[string]int64, error) {
 	handlers := map[string][]domain.Channel{}
 	for _, p := range views.Projections() {
 		handlers[ProjectionHandlerPrefix+p.Name()] = p.Channels()
 	}
-	return func(ctx context.Context) (map[string]int64, error) {
+	return sampled(func(ctx context.Context) (map[string]int64, error) {
 		lag, err := l.Lag(ctx, handlers)
 		if err != nil {
 			return nil, err
@@ -74,8 +77,12 @@ func ProjectionLags(l *LagReader, views *projections.Registry) func(ctx context.
 			out[strings.TrimPrefix(handler, ProjectionHandlerPrefix)] = n
 		}
 		return out, nil
-	}
+	}, projectionLagAge, sampleWait)
 }
+
+// projectionLagAge: consumers commit about once a second, so a fresher
+// read would show nothing new.
+const projectionLagAge = time.Second
 
 // SagaHandlers are the workflows' consumers: one handler per saga of rt
 // over its channels.

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -106,32 +105,22 @@ func ListDeadLetters(ctx context.Context, cfg Config) ([]DeadLetter, error) {
 // PendingDeadLetters returns a counter of the dead letters not yet
 // re-driven (ListDeadLetters), for monitoring. It reads the whole topic,
 // so it reads it at most once per maxAge and otherwise answers with the
-// last count. Safe for concurrent use.
+// last count (or failure); a caller waits for a read a few seconds at
+// most (see sampled). Safe for concurrent use.
 func PendingDeadLetters(cfg Config, maxAge time.Duration) func(ctx context.Context) (int, error) {
-	var (
-		mu   sync.Mutex
-		n    int
-		read time.Time
-	)
-	return func(ctx context.Context) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if !read.IsZero() && time.Since(read) < maxAge {
-			return n, nil
-		}
+	return sampled(func(ctx context.Context) (int, error) {
 		ds, err := ListDeadLetters(ctx, cfg)
 		if err != nil {
 			return 0, err
 		}
-		n = 0
+		n := 0
 		for _, d := range ds {
 			if !d.Redriven() {
 				n++
 			}
 		}
-		read = time.Now()
 		return n, nil
-	}
+	}, maxAge, sampleWait)
 }
 
 // dlqClient is the client that reads the dead-letter topic to its end.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -22,12 +23,24 @@ import (
 // group that keeps up shows up to a second of messages.
 //
 // It keeps one client for all its calls, opened on first use and again
-// after a failure. Safe for concurrent use.
+// after a failure, with short timeouts: it is for monitoring, which must
+// answer while Kafka is in trouble. Safe for concurrent use.
 type LagReader struct {
 	cfg    Config
 	mu     sync.Mutex
 	client sarama.Client
+	admin  sarama.ClusterAdmin // over client
+	closed bool
 }
+
+// errLagReaderClosed is the error of Lag after Close.
+var errLagReaderClosed = errors.New("kafka: lag reader closed")
+
+// lagTimeout bounds each network step of a lag read (dial, request,
+// metadata): sarama's calls do not heed contexts, and its defaults would
+// let a broker that accepts connections and never answers hold a read
+// for minutes.
+const lagTimeout = 5 * time.Second
 
 // NewLagReader returns a reader of consumer lag on cfg's cluster. It
 // connects on its first call; Close it when done.
@@ -42,27 +55,61 @@ func NewLagReader(cfg Config) *LagReader {
 func (l *LagReader) Lag(ctx context.Context, handlers map[string][]domain.Channel) (map[string]int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.closed {
+		return nil, errLagReaderClosed
+	}
 	out, err := l.lag(ctx, handlers)
-	if err != nil && l.client != nil {
+	if err != nil {
 		// The connection may be what failed: the next call reconnects.
-		_ = l.client.Close()
-		l.client = nil
+		l.disconnect()
 	}
 	return out, err
+}
+
+func (l *LagReader) connect() error {
+	if l.client != nil {
+		return nil
+	}
+	sc, err := l.cfg.AdminSaramaConfig()
+	if err != nil {
+		return err
+	}
+	sc.Net.DialTimeout, sc.Net.ReadTimeout, sc.Net.WriteTimeout = lagTimeout, lagTimeout, lagTimeout
+	sc.Metadata.Timeout, sc.Metadata.Retry.Max = 2*lagTimeout, 1
+	sc.Admin.Timeout, sc.Admin.Retry.Max = lagTimeout, 1
+	client, err := sarama.NewClient(l.cfg.Brokers, sc)
+	if err != nil {
+		return fmt.Errorf("kafka: connect to %s: %w", strings.Join(l.cfg.Brokers, ","), err)
+	}
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		_ = client.Close()
+		return fmt.Errorf("kafka admin: %w", err)
+	}
+	l.client, l.admin = client, admin
+	return nil
+}
+
+// disconnect closes the client (not admin.Close: it closes the client
+// too, and only that).
+func (l *LagReader) disconnect() error {
+	if l.client == nil {
+		return nil
+	}
+	err := l.client.Close()
+	l.client, l.admin = nil, nil
+	if errors.Is(err, sarama.ErrClosedClient) {
+		return nil
+	}
+	return err
 }
 
 // partitionRange is a partition's retained offsets: [oldest, end).
 type partitionRange struct{ oldest, end int64 }
 
 func (l *LagReader) lag(ctx context.Context, handlers map[string][]domain.Channel) (map[string]int64, error) {
-	if l.client == nil {
-		sc, err := l.cfg.ConsumerSaramaConfig()
-		if err != nil {
-			return nil, err
-		}
-		if l.client, err = sarama.NewClient(l.cfg.Brokers, sc); err != nil {
-			return nil, fmt.Errorf("kafka: connect to %s: %w", strings.Join(l.cfg.Brokers, ","), err)
-		}
+	if err := l.connect(); err != nil {
+		return nil, err
 	}
 	if err := l.client.RefreshMetadata(); err != nil {
 		return nil, fmt.Errorf("kafka: metadata: %w", err)
@@ -84,11 +131,6 @@ func (l *LagReader) lag(ctx context.Context, handlers map[string][]domain.Channe
 	if err != nil {
 		return nil, err
 	}
-	admin, err := sarama.NewClusterAdminFromClient(l.client)
-	if err != nil {
-		return nil, fmt.Errorf("kafka admin: %w", err)
-	}
-	// Not admin.Close(): it would close the client.
 	out := make(map[string]int64, len(handlers))
 	for name, chs := range handlers {
 		if err := ctx.Err(); err != nil {
@@ -106,7 +148,7 @@ func (l *LagReader) lag(ctx context.Context, handlers map[string][]domain.Channe
 			continue
 		}
 		group := ConsumerGroup(l.cfg, name)
-		committed, err := admin.ListConsumerGroupOffsets(group, asked)
+		committed, err := l.admin.ListConsumerGroupOffsets(group, asked)
 		switch {
 		case errors.Is(err, sarama.ErrGroupIDNotFound):
 			// A group no one has joined yet (Kafka answers with no
@@ -209,7 +251,8 @@ func (l *LagReader) partitionRanges(ctx context.Context, topics []string) (map[s
 	return out, nil
 }
 
-// offsetOf is the offset a ListOffsets response gives for topic/p.
+// offsetOf is the offset a ListOffsets response gives for topic/p, read
+// as sarama's own Client.GetOffset reads it.
 func offsetOf(r *sarama.OffsetResponse, topic string, p int32) (int64, error) {
 	b := r.GetBlock(topic, p)
 	switch {
@@ -217,23 +260,16 @@ func offsetOf(r *sarama.OffsetResponse, topic string, p int32) (int64, error) {
 		return 0, sarama.ErrIncompleteResponse
 	case !errors.Is(b.Err, sarama.ErrNoError):
 		return 0, b.Err
-	case len(b.Offsets) == 1: // version 0
-		return b.Offsets[0], nil
+	case len(b.Offsets) != 1:
+		return 0, sarama.ErrOffsetOutOfRange
 	}
-	return b.Offset, nil
+	return b.Offsets[0], nil
 }
 
-// Close closes the reader's connection.
+// Close closes the reader's connection; Lag fails after it.
 func (l *LagReader) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.client == nil {
-		return nil
-	}
-	err := l.client.Close()
-	l.client = nil
-	if errors.Is(err, sarama.ErrClosedClient) {
-		return nil
-	}
-	return err
+	l.closed = true
+	return l.disconnect()
 }

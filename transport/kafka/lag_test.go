@@ -3,6 +3,9 @@ package kafka_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +18,8 @@ import (
 // Consumer lag is what each group has not committed of its topics: all of
 // a topic for a group that never committed, what follows its offsets for
 // one that did, nothing once its consumer has caught up; a topic nobody
-// published to holds nothing.
+// published to holds nothing, nor one that does not exist; and what
+// retention deleted is no longer lag.
 func TestLagReaderReadsEachGroupsLag(t *testing.T) {
 	t.Parallel()
 	f := newConsumerFixture(t)
@@ -26,14 +30,17 @@ func TestLagReaderReadsEachGroupsLag(t *testing.T) {
 			landedOn[l.partition]++
 		}
 	}
-	// Group "partial" has committed its busiest partition up to its end.
+	// On the busiest partition, group "partial" has committed all but the
+	// last message, group "stale" none (offset 0).
 	busiest := int32(0)
 	for p, n := range landedOn {
 		if n > landedOn[busiest] {
 			busiest = int32(p)
 		}
 	}
-	commitTo(t, f, kafka.ConsumerGroup(f.cfg, "partial"), f.cfg.Topic(domain.ChannelTeacher), busiest, landedOn[busiest])
+	teacherTopic := f.cfg.Topic(domain.ChannelTeacher)
+	commitTo(t, f, kafka.ConsumerGroup(f.cfg, "partial"), teacherTopic, busiest, landedOn[busiest]-1)
+	commitTo(t, f, kafka.ConsumerGroup(f.cfg, "stale"), teacherTopic, busiest, 0)
 
 	l := kafka.NewLagReader(f.cfg)
 	t.Cleanup(func() { _ = l.Close() })
@@ -42,16 +49,21 @@ func TestLagReaderReadsEachGroupsLag(t *testing.T) {
 		"partial":  {domain.ChannelTeacher},
 		"students": {domain.ChannelStudent},
 		"caught":   {domain.ChannelTeacher},
+		"stale":    {domain.ChannelTeacher},
 	}
-	lag, err := l.Lag(t.Context(), handlers)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, want := range map[string]int64{"new": 12, "partial": 12 - landedOn[busiest], "students": 0, "caught": 12} {
-		if lag[name] != want {
-			t.Errorf("lag of %s = %d, want %d (all: %v)", name, lag[name], want, lag)
+	wantLag := func(want map[string]int64) {
+		t.Helper()
+		lag, err := l.Lag(t.Context(), handlers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, w := range want {
+			if lag[name] != w {
+				t.Errorf("lag of %s = %d, want %d (all: %v)", name, lag[name], w, lag)
+			}
 		}
 	}
+	wantLag(map[string]int64{"new": 12, "partial": 12 - landedOn[busiest] + 1, "students": 0, "caught": 12, "stale": 12})
 
 	// A router's handler of that name consumes and commits: its lag is
 	// read from the group the router uses.
@@ -67,6 +79,25 @@ func TestLagReaderReadsEachGroupsLag(t *testing.T) {
 		}
 		return lag["caught"] == 0 && lag["new"] == 12
 	})
+
+	// Retention deletes the busiest partition's first two messages: they
+	// are no one's lag any more, whatever a group committed before them.
+	admin, err := sarama.NewClusterAdminFromClient(saramaClient(t, f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.DeleteRecords(teacherTopic, map[int32]int64{busiest: 2}); err != nil {
+		t.Fatal(err)
+	}
+	wantLag(map[string]int64{"new": 10, "stale": 10, "partial": 12 - landedOn[busiest] + 1, "caught": 0})
+
+	// Topics that do not exist hold nothing.
+	elsewhere := kafka.NewLagReader(kafka.Config{Brokers: f.cfg.Brokers, TopicPrefix: "elsewhere"})
+	t.Cleanup(func() { _ = elsewhere.Close() })
+	lag, err := elsewhere.Lag(t.Context(), map[string][]domain.Channel{"h": {domain.ChannelTeacher}})
+	if err != nil || lag["h"] != 0 {
+		t.Errorf("lag on topics that do not exist: %v, %v; want 0", lag, err)
+	}
 }
 
 // Without a broker the reader fails rather than report no lag.
@@ -79,6 +110,44 @@ func TestLagReaderFailsWithoutABroker(t *testing.T) {
 	defer cancel()
 	if _, err := l.Lag(ctx, map[string][]domain.Channel{"h": {domain.ChannelTeacher}}); err == nil {
 		t.Fatal("lag without a broker: no error")
+	}
+}
+
+// A broker that takes connections and never answers holds sarama's calls
+// for minutes; monitoring's figures still answer within seconds, saying
+// that Kafka has not answered.
+func TestMonitoringFiguresAnswerWhileKafkaHangs(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never read
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { // ends the background read: its connections close
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	count := kafka.PendingDeadLetters(kafka.Config{Brokers: []string{ln.Addr().String()}}, time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if _, err := count(ctx); err == nil || !strings.Contains(err.Error(), "no answer within") || ctx.Err() != nil {
+		t.Fatalf("dead letters from a silent broker: %v; want the no-answer error before the test's deadline", err)
 	}
 }
 
