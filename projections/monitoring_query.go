@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -119,8 +120,9 @@ type SystemSources struct {
 	DeadLetters func(ctx context.Context) (int, error)
 	// ConsumerLag returns, by projection name, the events delivered to
 	// its consumer and not yet applied: its Kafka consumer group's lag
-	// (transport/kafka's LagReader). Nil, or failing: each lag is the
-	// head minus the projection's position instead, an upper bound.
+	// (transport/kafka's LagReader). Nil, failing, or silent about a
+	// projection: its lag is the head minus its position instead, an
+	// upper bound.
 	ConsumerLag func(ctx context.Context) (map[string]int64, error)
 }
 
@@ -175,6 +177,21 @@ type ProjectionLag struct {
 // GetSystemStatus reads the pipeline's positions and lags. It is a
 // system-wide view: for platform admins only (the HTTP layer's check).
 func GetSystemStatus(ctx context.Context, db Querier, src SystemSources) (SystemStatus, error) {
+	// The Kafka figures come from elsewhere and may be slow: asked for
+	// first, and both at once, while the database is read.
+	var (
+		wg                      sync.WaitGroup
+		consumerLag             map[string]int64
+		deadLetters             int
+		consumerLagErr, deadErr error
+	)
+	if src.ConsumerLag != nil {
+		wg.Go(func() { consumerLag, consumerLagErr = src.ConsumerLag(ctx) })
+	}
+	if src.DeadLetters != nil {
+		wg.Go(func() { deadLetters, deadErr = src.DeadLetters(ctx) })
+	}
+	defer wg.Wait() // on the database's errors too
 	var st SystemStatus
 	if src.Head != nil {
 		h, err := src.Head(ctx)
@@ -214,12 +231,10 @@ func GetSystemStatus(ctx context.Context, db Querier, src SystemSources) (System
 			st.Readers = readers
 		}
 	}
-	var consumerLag map[string]int64
-	if src.ConsumerLag != nil {
-		var err error
-		if consumerLag, err = src.ConsumerLag(ctx); err != nil {
-			st.unavailable(FigureConsumerLag, err)
-		}
+	wg.Wait()
+	if consumerLagErr != nil {
+		st.unavailable(FigureConsumerLag, consumerLagErr)
+		consumerLag = nil
 	}
 	for _, p := range All() {
 		pl := ProjectionLag{Name: p.Name()}
@@ -235,18 +250,18 @@ func GetSystemStatus(ctx context.Context, db Querier, src SystemSources) (System
 			}
 			pl.Position = uint64(pos)
 		}
-		if consumerLag != nil {
-			pl.Lag = uint64(max(consumerLag[p.Name()], 0))
-		} else {
+		if n, ok := consumerLag[p.Name()]; ok {
+			pl.Lag = uint64(max(n, 0))
+		} else { // unknown: the upper bound
 			pl.Lag = lag(pl.Position)
 		}
 		st.Projections = append(st.Projections, pl)
 	}
 	if src.DeadLetters != nil {
-		if n, err := src.DeadLetters(ctx); err != nil {
-			st.unavailable(FigureDeadLetters, err)
+		if deadErr != nil {
+			st.unavailable(FigureDeadLetters, deadErr)
 		} else {
-			st.DeadLetters = &n
+			st.DeadLetters = &deadLetters
 		}
 	}
 	return st, nil
