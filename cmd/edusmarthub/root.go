@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -86,7 +87,17 @@ func refuseUnknownSubcommands(c *cobra.Command) {
 	if !c.HasSubCommands() || c.Runnable() {
 		return
 	}
-	c.Args = cobra.NoArgs // "unknown command "x" for "edusmarthub projections""
+	c.SuggestionsMinimumDistance = 2 // cobra's default, which SuggestionsFor does not apply
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if near := cmd.SuggestionsFor(args[0]); len(near) > 0 {
+			msg += "\n\nDid you mean this?\n\t" + strings.Join(near, "\n\t")
+		}
+		return errors.New(msg)
+	}
 	c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 }
 

@@ -197,6 +197,9 @@ func TestGroupsRefuseUnknownSubcommands(t *testing.T) {
 			t.Errorf("%s alone: exit %d, stdout %q; want its help", group, code, out)
 		}
 	}
+	if _, _, errOut := edusmarthub(t, nil, "projections", "rebuid"); !strings.Contains(errOut, "Did you mean this?\n\trebuild") {
+		t.Errorf("projections rebuid: stderr %q, want the suggestion rebuild", errOut)
+	}
 }
 
 // A flag value that does not parse is named with what the flag takes, not
