@@ -139,10 +139,18 @@ func latencyRun(ctx context.Context, srv *server, o options, bin string, workflo
 		return res, err
 	}
 	defer os.RemoveAll(dir)
-	dbURL, err := srv.newDatabase(ctx, "projbench_latency")
+	dbURL, dbName, err := srv.newDatabase(ctx, "projbench_latency")
 	if err != nil {
 		return res, err
 	}
+	// Dropped when the run ends: left in the cluster, each run's database
+	// would be vacuumed and analyzed by autovacuum during the runs after
+	// it, which then measured more of that than of themselves.
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		err = errors.Join(err, srv.dropDatabase(dctx, dbName))
+	}()
 	httpAddr, err := freeAddr()
 	if err != nil {
 		return res, err

@@ -123,11 +123,16 @@ func run() (err error) {
 	return nil
 }
 
-func benchRebuild(ctx context.Context, srv *server, o options, progress func(string)) (rebuildResult, error) {
-	url, err := srv.newDatabase(ctx, "projbench_rebuild")
+func benchRebuild(ctx context.Context, srv *server, o options, progress func(string)) (res rebuildResult, err error) {
+	url, name, err := srv.newDatabase(ctx, "projbench_rebuild")
 	if err != nil {
 		return rebuildResult{}, err
 	}
+	defer func() { // not left to autovacuum during the latency runs
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		err = errors.Join(err, srv.dropDatabase(dctx, name))
+	}()
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return rebuildResult{}, err
@@ -232,14 +237,27 @@ func startServer(ctx context.Context, serverURL string) (*server, error) {
 	return &server{adminURL: c.ConnString("postgres"), cluster: c, dir: dir}, nil
 }
 
-// newDatabase creates a database and returns its connection string.
-func (s *server) newDatabase(ctx context.Context, prefix string) (string, error) {
-	name := prefix + "_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+// newDatabase creates a database and returns its connection string and
+// its name.
+func (s *server) newDatabase(ctx context.Context, prefix string) (url, name string, err error) {
+	name = prefix + "_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
 	if err := pgcluster.CreateDatabase(ctx, s.adminURL, name); err != nil {
-		return "", err
+		return "", "", err
 	}
 	s.dbs = append(s.dbs, name)
-	return withDatabase(s.adminURL, name)
+	url, err = withDatabase(s.adminURL, name)
+	return url, name, err
+}
+
+// dropDatabase drops a database of newDatabase's.
+func (s *server) dropDatabase(ctx context.Context, name string) error {
+	conn, err := pgx.Connect(ctx, s.adminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	return err
 }
 
 // withDatabase returns connString with its database replaced by name, for
