@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -103,6 +104,17 @@ func TestServeFeedsReadModelsFromKafka(t *testing.T) {
 			}
 		}
 		return true, ""
+	})
+	// And /metrics, for alerting.
+	waitUntil(t, time.Minute, func() (bool, string) {
+		code, body := srv.do(t, http.MethodGet, "/metrics", "", "")
+		if code != http.StatusOK {
+			t.Fatalf("GET /metrics = %d", code)
+		}
+		ok := bytes.Contains(body, []byte(`edusmarthub_projection_consumer_lag_messages{projection="teachers"} 0`)) &&
+			bytes.Contains(body, []byte("\nedusmarthub_dead_letters_pending ")) &&
+			!bytes.Contains(body, []byte("\nedusmarthub_dead_letters_pending 0"))
+		return ok, "no lag or dead letters in /metrics"
 	})
 	code, out, errOut := edusmarthub(t, environ, "projections", "list")
 	if code != 0 || !strings.Contains(out, "teachers") || !strings.Contains(out, "live") {

@@ -130,6 +130,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) (err err
 	} else {
 		logger.Info("workflows off (EDUSMARTHUB_WORKFLOWS=off): this process runs none of them")
 	}
+	// Monitoring's Kafka figures, for GET /v1/system/monitoring and
+	// /metrics alike (one cache: they read Kafka).
+	deadLetters := kafka.PendingDeadLetters(kb.Config, deadLetterCountAge)
+	consumerLag := kafka.ProjectionLags(kb.Lag, views)
+	reg.MustRegister(kafka.NewMonitoringCollector(consumerLag, deadLetters))
 	api, err := httpapi.NewServer(httpapi.Config{
 		JWTSecret:  secret,
 		BodyLimit:  cfg.HTTPBodyLimit,
@@ -144,8 +149,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) (err err
 		Pool:        db.Pool,
 		Commands:    repo,
 		Projections: views,
-		DeadLetters: kafka.PendingDeadLetters(kb.Config, deadLetterCountAge),
-		ConsumerLag: kafka.ProjectionLags(kb.Lag, views),
+		DeadLetters: deadLetters,
+		ConsumerLag: consumerLag,
 	})
 	if err != nil {
 		return fmt.Errorf("http server: %w", err)
