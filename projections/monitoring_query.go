@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -114,6 +115,12 @@ func isChannel(s string) bool {
 type SystemSources struct {
 	// Head returns the event store's head position (eventstore.Store.Head).
 	Head func(ctx context.Context) (uint64, error)
+	// Backlog counts the events of the log after a position, in log
+	// order (eventstore/postgres.Backlog): the log readers' lag. Nil:
+	// their lag is the head minus their position, exact when a reader has
+	// caught up and otherwise off by the positions never used (appends
+	// rolled back).
+	Backlog func(ctx context.Context, after uint64) (uint64, error)
 	// DeadLetters counts the dead letters waiting on the dead-letter topic,
 	// e.g. those of transport/kafka's ListDeadLetters not yet re-driven
 	// (that reads the whole topic: callers may cache it). Nil: unknown.
@@ -147,7 +154,8 @@ type SystemStatus struct {
 }
 
 // ReaderLag is a checkpointed reader of the store's log (the Kafka relay):
-// its position and how many log positions it is behind the head.
+// its position and how many events of the log follow it (see
+// SystemSources.Backlog).
 type ReaderLag struct {
 	Name      string    `json:"name"`
 	Position  uint64    `json:"position"`
@@ -221,11 +229,17 @@ func GetSystemStatus(ctx context.Context, db Querier, src SystemSources) (System
 			var pos int64
 			err := r.Scan(&x.Name, &pos, &x.UpdatedAt)
 			x.Position = uint64(pos)
-			x.Lag = lag(x.Position)
 			return x, err
 		})
 		if err != nil {
 			return SystemStatus{}, err
+		}
+		for i, x := range readers {
+			if src.Backlog == nil {
+				readers[i].Lag = lag(x.Position)
+			} else if readers[i].Lag, err = src.Backlog(ctx, x.Position); err != nil {
+				return SystemStatus{}, fmt.Errorf("lag of %s: %w", x.Name, err)
+			}
 		}
 		if readers != nil {
 			st.Readers = readers

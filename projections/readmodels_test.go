@@ -13,6 +13,7 @@ import (
 
 	"github.com/edusmarthub/edusmarthub/domain"
 	"github.com/edusmarthub/edusmarthub/eventstore"
+	"github.com/edusmarthub/edusmarthub/eventstore/postgres"
 	"github.com/edusmarthub/edusmarthub/internal/pgtest"
 	"github.com/edusmarthub/edusmarthub/projections"
 )
@@ -354,10 +355,30 @@ func TestReadModels(t *testing.T) {
 		eq(t, "events counted", counted, events)
 		eq(t, "attendance events", byChannel["attendance"], 11)
 		head := must(w.store.Head(ctx))(t)
+		// A log reader four events behind: its lag is what the backlog
+		// counts after its position (the store's count, and a stand-in
+		// that tells it apart), or the head minus its position without it.
+		logged := readAll(t, w.pool, w.store)
+		behind := logged[len(logged)-5].Position
+		if _, err := db.Exec(ctx, `INSERT INTO checkpoints (name, position) VALUES ('reader-test', $1)`, int64(behind)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _, _ = db.Exec(context.Background(), `DELETE FROM checkpoints WHERE name = 'reader-test'`) })
+		withBacklog := must(projections.GetSystemStatus(ctx, db, projections.SystemSources{
+			Head: func(ctx context.Context) (uint64, error) { return w.store.Head(ctx) },
+			Backlog: func(ctx context.Context, after uint64) (uint64, error) {
+				return postgres.Backlog(ctx, w.pool, eventstore.Position(after))
+			}}))(t)
+		eq(t, "readers", withBacklog.Readers[len(withBacklog.Readers)-1].Name, "reader-test")
+		eq(t, "reader's lag in the log", withBacklog.Readers[len(withBacklog.Readers)-1].Lag, uint64(4))
+		fake := must(projections.GetSystemStatus(ctx, db, projections.SystemSources{
+			Backlog: func(_ context.Context, after uint64) (uint64, error) { return after + 1000, nil }}))(t)
+		eq(t, "reader's lag from the backlog", fake.Readers[len(fake.Readers)-1].Lag, behind+1000)
 		st := must(projections.GetSystemStatus(ctx, db, projections.SystemSources{
 			Head:        func(ctx context.Context) (uint64, error) { return w.store.Head(ctx) },
 			DeadLetters: func(context.Context) (int, error) { return 3, nil }}))(t)
 		eq(t, "head", st.StoreHead, head)
+		eq(t, "reader's lag without the backlog", st.Readers[len(st.Readers)-1].Lag, head-behind)
 		eq(t, "dead letters", *st.DeadLetters, 3)
 		eq(t, "projections", len(st.Projections), len(ps))
 		for _, p := range st.Projections {

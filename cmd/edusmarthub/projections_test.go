@@ -83,9 +83,9 @@ func TestServeFeedsReadModelsFromKafka(t *testing.T) {
 		}
 		return true, ""
 	})
-	// Monitoring agrees: every read model's consumer caught up (it commits
-	// about once a second), and the malformed message waits as a dead
-	// letter.
+	// Monitoring agrees: the relay and every read model's consumer caught
+	// up (consumers commit about once a second), and the malformed message
+	// waits as a dead letter.
 	waitUntil(t, time.Minute, func() (bool, string) {
 		code, body := srv.do(t, http.MethodGet, "/v1/system/monitoring", admin, "")
 		if code != http.StatusOK {
@@ -95,8 +95,13 @@ func TestServeFeedsReadModelsFromKafka(t *testing.T) {
 		if err := json.Unmarshal(body, &st); err != nil {
 			t.Fatal(err)
 		}
-		if len(st.Projections) != len(projections.All()) || st.DeadLetters == nil || *st.DeadLetters == 0 {
+		if len(st.Projections) != len(projections.All()) || st.DeadLetters == nil || *st.DeadLetters == 0 || len(st.Readers) == 0 {
 			return false, string(body)
+		}
+		for _, r := range st.Readers { // the relay
+			if r.Lag != 0 {
+				return false, string(body)
+			}
 		}
 		for _, p := range st.Projections {
 			if p.Lag != 0 {

@@ -151,6 +151,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) (err err
 		Projections: views,
 		DeadLetters: deadLetters,
 		ConsumerLag: consumerLag,
+		Backlog:     logBacklog(cfg, db.Pool),
 	})
 	if err != nil {
 		return fmt.Errorf("http server: %w", err)

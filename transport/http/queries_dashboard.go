@@ -83,6 +83,7 @@ func (s *Server) systemStatus(c *gin.Context, v viewer) (any, error) {
 		Head:        s.deps.Store.Head,
 		DeadLetters: s.deps.DeadLetters,
 		ConsumerLag: s.deps.ConsumerLag,
+		Backlog:     s.deps.Backlog,
 	})
 }
 

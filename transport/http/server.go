@@ -162,6 +162,10 @@ type Deps struct {
 	// projection name, for GET /v1/system/monitoring (optional: each lag
 	// is then the head minus the read model's position, an upper bound).
 	ConsumerLag func(ctx context.Context) (map[string]int64, error)
+	// Backlog counts the store's events after a position in log order,
+	// the log readers' lag in GET /v1/system/monitoring (optional: the
+	// head minus their position instead).
+	Backlog func(ctx context.Context, after uint64) (uint64, error)
 
 	// ---- Command handlers: wire them here. ----
 	// The command routes (routes_*.go) build their handlers from Commands:
