@@ -77,7 +77,7 @@ func ProjectionLags(l *LagReader, views *projections.Registry) func(ctx context.
 			out[strings.TrimPrefix(handler, ProjectionHandlerPrefix)] = n
 		}
 		return out, nil
-	}, projectionLagAge, sampleWait)
+	}, projectionLagAge, sampleWait, sampleStaleFor)
 }
 
 // projectionLagAge: consumers commit about once a second, so a fresher

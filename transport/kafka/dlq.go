@@ -108,8 +108,19 @@ func ListDeadLetters(ctx context.Context, cfg Config) ([]DeadLetter, error) {
 // last count (or failure); a caller waits for a read a few seconds at
 // most (see sampled). Safe for concurrent use.
 func PendingDeadLetters(cfg Config, maxAge time.Duration) func(ctx context.Context) (int, error) {
+	cfg.setDefaults()
 	return sampled(func(ctx context.Context) (int, error) {
-		ds, err := ListDeadLetters(ctx, cfg)
+		sc, err := cfg.ConsumerSaramaConfig()
+		if err != nil {
+			return 0, err
+		}
+		monitoringTimeouts(sc)
+		client, err := dlqClient(cfg, sc)
+		if err != nil {
+			return 0, err
+		}
+		defer client.Close()
+		ds, err := listDeadLetters(ctx, client, cfg.DLQTopic())
 		if err != nil {
 			return 0, err
 		}
@@ -120,7 +131,7 @@ func PendingDeadLetters(cfg Config, maxAge time.Duration) func(ctx context.Conte
 			}
 		}
 		return n, nil
-	}, maxAge, sampleWait)
+	}, maxAge, sampleWait, sampleStaleFor)
 }
 
 // dlqClient is the client that reads the dead-letter topic to its end.

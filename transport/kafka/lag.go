@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/IBM/sarama"
 
@@ -22,25 +21,27 @@ import (
 // Groups commit about once a second (the consumers' auto-commit), so a
 // group that keeps up shows up to a second of messages.
 //
-// It keeps one client for all its calls, opened on first use and again
-// after a failure, with short timeouts: it is for monitoring, which must
-// answer while Kafka is in trouble. Safe for concurrent use.
+// It keeps one connection for all its calls, opened on first use and
+// again after a failure, with short timeouts (monitoringTimeouts): it is
+// for monitoring, which must answer while Kafka is in trouble. Safe for
+// concurrent use.
 type LagReader struct {
-	cfg    Config
-	mu     sync.Mutex
-	client sarama.Client
-	admin  sarama.ClusterAdmin // over client
+	cfg Config
+	mu  sync.Mutex // one read at a time
+
+	cmu    sync.Mutex // guards conn and closed; never held over a network call
+	conn   *lagConn
 	closed bool
+}
+
+// lagConn is a LagReader's connection.
+type lagConn struct {
+	client sarama.Client
+	admin  sarama.ClusterAdmin // over client: not closed on its own (that closes client)
 }
 
 // errLagReaderClosed is the error of Lag after Close.
 var errLagReaderClosed = errors.New("kafka: lag reader closed")
-
-// lagTimeout bounds each network step of a lag read (dial, request,
-// metadata): sarama's calls do not heed contexts, and its defaults would
-// let a broker that accepts connections and never answers hold a read
-// for minutes.
-const lagTimeout = 5 * time.Second
 
 // NewLagReader returns a reader of consumer lag on cfg's cluster. It
 // connects on its first call; Close it when done.
@@ -55,66 +56,72 @@ func NewLagReader(cfg Config) *LagReader {
 func (l *LagReader) Lag(ctx context.Context, handlers map[string][]domain.Channel) (map[string]int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
-		return nil, errLagReaderClosed
+	c, err := l.connect()
+	if err != nil {
+		return nil, err
 	}
-	out, err := l.lag(ctx, handlers)
+	out, err := l.lag(ctx, c, handlers)
 	if err != nil {
 		// The connection may be what failed: the next call reconnects.
-		l.disconnect()
+		l.drop(c)
 	}
 	return out, err
 }
 
-func (l *LagReader) connect() error {
-	if l.client != nil {
-		return nil
+// connect returns the open connection, or opens one.
+func (l *LagReader) connect() (*lagConn, error) {
+	l.cmu.Lock()
+	c, closed := l.conn, l.closed
+	l.cmu.Unlock()
+	switch {
+	case closed:
+		return nil, errLagReaderClosed
+	case c != nil:
+		return c, nil
 	}
 	sc, err := l.cfg.AdminSaramaConfig()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sc.Net.DialTimeout, sc.Net.ReadTimeout, sc.Net.WriteTimeout = lagTimeout, lagTimeout, lagTimeout
-	sc.Metadata.Timeout, sc.Metadata.Retry.Max = 2*lagTimeout, 1
-	sc.Admin.Timeout, sc.Admin.Retry.Max = lagTimeout, 1
+	monitoringTimeouts(sc)
 	client, err := sarama.NewClient(l.cfg.Brokers, sc)
 	if err != nil {
-		return fmt.Errorf("kafka: connect to %s: %w", strings.Join(l.cfg.Brokers, ","), err)
+		return nil, fmt.Errorf("kafka: connect to %s: %w", strings.Join(l.cfg.Brokers, ","), err)
 	}
 	admin, err := sarama.NewClusterAdminFromClient(client)
 	if err != nil {
 		_ = client.Close()
-		return fmt.Errorf("kafka admin: %w", err)
+		return nil, fmt.Errorf("kafka admin: %w", err)
 	}
-	l.client, l.admin = client, admin
-	return nil
+	c = &lagConn{client: client, admin: admin}
+	l.cmu.Lock()
+	defer l.cmu.Unlock()
+	if l.closed { // closed while connecting
+		_ = client.Close()
+		return nil, errLagReaderClosed
+	}
+	l.conn = c
+	return c, nil
 }
 
-// disconnect closes the client (not admin.Close: it closes the client
-// too, and only that).
-func (l *LagReader) disconnect() error {
-	if l.client == nil {
-		return nil
+// drop closes c and forgets it, unless Close did already.
+func (l *LagReader) drop(c *lagConn) {
+	l.cmu.Lock()
+	if l.conn == c {
+		l.conn = nil
 	}
-	err := l.client.Close()
-	l.client, l.admin = nil, nil
-	if errors.Is(err, sarama.ErrClosedClient) {
-		return nil
-	}
-	return err
+	l.cmu.Unlock()
+	_ = c.client.Close() // ErrClosedClient if Close closed it
 }
 
 // partitionRange is a partition's retained offsets: [oldest, end).
 type partitionRange struct{ oldest, end int64 }
 
-func (l *LagReader) lag(ctx context.Context, handlers map[string][]domain.Channel) (map[string]int64, error) {
-	if err := l.connect(); err != nil {
-		return nil, err
-	}
-	if err := l.client.RefreshMetadata(); err != nil {
+func (l *LagReader) lag(ctx context.Context, c *lagConn, handlers map[string][]domain.Channel) (map[string]int64, error) {
+	if err := c.client.RefreshMetadata(); err != nil {
 		return nil, fmt.Errorf("kafka: metadata: %w", err)
 	}
-	existing, err := l.client.Topics()
+	existing, err := c.client.Topics()
 	if err != nil {
 		return nil, fmt.Errorf("kafka: list topics: %w", err)
 	}
@@ -127,7 +134,7 @@ func (l *LagReader) lag(ctx context.Context, handlers map[string][]domain.Channe
 			}
 		}
 	}
-	ranges, err := l.partitionRanges(ctx, topics)
+	ranges, err := partitionRanges(ctx, c.client, topics)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +155,7 @@ func (l *LagReader) lag(ctx context.Context, handlers map[string][]domain.Channe
 			continue
 		}
 		group := ConsumerGroup(l.cfg, name)
-		committed, err := l.admin.ListConsumerGroupOffsets(group, asked)
+		committed, err := c.admin.ListConsumerGroupOffsets(group, asked)
 		switch {
 		case errors.Is(err, sarama.ErrGroupIDNotFound):
 			// A group no one has joined yet (Kafka answers with no
@@ -189,21 +196,21 @@ func committedBlock(r *sarama.OffsetFetchResponse, topic string, p int32) *saram
 // partitionRanges reads the retained offsets of every partition of
 // topics, in two requests per partition leader (the oldest offsets and the
 // ends), not two per partition.
-func (l *LagReader) partitionRanges(ctx context.Context, topics []string) (map[string]map[int32]partitionRange, error) {
+func partitionRanges(ctx context.Context, client sarama.Client, topics []string) (map[string]map[int32]partitionRange, error) {
 	type leader struct {
 		broker         *sarama.Broker
 		oldest, newest *sarama.OffsetRequest
 		partitions     map[string][]int32
 	}
-	version := l.client.Config().Version
+	version := client.Config().Version
 	leaders := map[int32]*leader{}
 	for _, topic := range topics {
-		ps, err := l.client.Partitions(topic)
+		ps, err := client.Partitions(topic)
 		if err != nil {
 			return nil, fmt.Errorf("kafka: partitions of %s: %w", topic, err)
 		}
 		for _, p := range ps {
-			b, err := l.client.Leader(topic, p)
+			b, err := client.Leader(topic, p)
 			if err != nil {
 				return nil, fmt.Errorf("kafka: leader of %s/%d: %w", topic, p, err)
 			}
@@ -266,10 +273,18 @@ func offsetOf(r *sarama.OffsetResponse, topic string, p int32) (int64, error) {
 	return b.Offsets[0], nil
 }
 
-// Close closes the reader's connection; Lag fails after it.
+// Close closes the reader's connection, failing a read in flight
+// quickly rather than waiting for it; Lag fails after it.
 func (l *LagReader) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.closed = true
-	return l.disconnect()
+	l.cmu.Lock()
+	c := l.conn
+	l.conn, l.closed = nil, true
+	l.cmu.Unlock()
+	if c == nil {
+		return nil
+	}
+	if err := c.client.Close(); err != nil && !errors.Is(err, sarama.ErrClosedClient) {
+		return err
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,20 +49,27 @@ func (c *MonitoringCollector) Describe(ch chan<- *prometheus.Desc) {
 // within sampleWait; this is the backstop).
 const scrapeTimeout = 10 * time.Second
 
-// Collect implements prometheus.Collector.
+// Collect implements prometheus.Collector. The figures are read at once,
+// so a scrape waits for the slower one only.
 func (c *MonitoringCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
+	var wg sync.WaitGroup
 	if c.lags != nil {
-		if lags, err := c.lags(ctx); err == nil {
-			for name, n := range lags {
-				ch <- prometheus.MustNewConstMetric(c.lagDesc, prometheus.GaugeValue, float64(n), name)
+		wg.Go(func() {
+			if lags, err := c.lags(ctx); err == nil {
+				for name, n := range lags {
+					ch <- prometheus.MustNewConstMetric(c.lagDesc, prometheus.GaugeValue, float64(n), name)
+				}
 			}
-		}
+		})
 	}
 	if c.deadLetters != nil {
-		if n, err := c.deadLetters(ctx); err == nil {
-			ch <- prometheus.MustNewConstMetric(c.deadDesc, prometheus.GaugeValue, float64(n))
-		}
+		wg.Go(func() {
+			if n, err := c.deadLetters(ctx); err == nil {
+				ch <- prometheus.MustNewConstMetric(c.deadDesc, prometheus.GaugeValue, float64(n))
+			}
+		})
 	}
+	wg.Wait()
 }
