@@ -186,7 +186,9 @@ type ProjectionLag struct {
 // system-wide view: for platform admins only (the HTTP layer's check).
 func GetSystemStatus(ctx context.Context, db Querier, src SystemSources) (SystemStatus, error) {
 	// The Kafka figures come from elsewhere and may be slow: asked for
-	// first, and both at once, while the database is read.
+	// first, and both at once, while the database is read. An early
+	// return stops waiting for them (cancel, then Wait).
+	ctx, cancel := context.WithCancel(ctx)
 	var (
 		wg                      sync.WaitGroup
 		consumerLag             map[string]int64
@@ -199,7 +201,8 @@ func GetSystemStatus(ctx context.Context, db Querier, src SystemSources) (System
 	if src.DeadLetters != nil {
 		wg.Go(func() { deadLetters, deadErr = src.DeadLetters(ctx) })
 	}
-	defer wg.Wait() // on the database's errors too
+	defer wg.Wait()
+	defer cancel()
 	var st SystemStatus
 	if src.Head != nil {
 		h, err := src.Head(ctx)
