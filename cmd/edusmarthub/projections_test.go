@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,11 +112,22 @@ func TestServeFeedsReadModelsFromKafka(t *testing.T) {
 		}
 		return true, ""
 	})
-	// And /metrics, for alerting.
+	// And /metrics, for alerting: with every metric the deployment's
+	// alerts use.
+	alerts, err := os.ReadFile("../../deploy/prometheus/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerted := slices.Compact(slices.Sorted(slices.Values(regexp.MustCompile(`edusmarthub_[a-z_]+`).FindAllString(string(alerts), -1))))
 	waitUntil(t, time.Minute, func() (bool, string) {
 		code, body := srv.do(t, http.MethodGet, "/metrics", "", "")
 		if code != http.StatusOK {
 			t.Fatalf("GET /metrics = %d", code)
+		}
+		for _, name := range alerted {
+			if !bytes.Contains(body, []byte("\n"+name)) {
+				return false, "no " + name + " in /metrics, which deploy/prometheus/alerts.yml uses"
+			}
 		}
 		ok := bytes.Contains(body, []byte(`edusmarthub_projection_consumer_lag_messages{projection="teachers"} 0`)) &&
 			bytes.Contains(body, []byte("\nedusmarthub_dead_letters_pending ")) &&
