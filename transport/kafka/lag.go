@@ -104,14 +104,18 @@ func (l *LagReader) connect() (*lagConn, error) {
 	return c, nil
 }
 
-// drop closes c and forgets it, unless Close did already.
+// drop closes c and forgets it, unless Close took it first and closes it
+// itself: two overlapping sarama Client.Close calls can panic.
 func (l *LagReader) drop(c *lagConn) {
 	l.cmu.Lock()
-	if l.conn == c {
+	owned := l.conn == c
+	if owned {
 		l.conn = nil
 	}
 	l.cmu.Unlock()
-	_ = c.client.Close() // ErrClosedClient if Close closed it
+	if owned {
+		_ = c.client.Close()
+	}
 }
 
 // partitionRange is a partition's retained offsets: [oldest, end).
@@ -273,8 +277,9 @@ func offsetOf(r *sarama.OffsetResponse, topic string, p int32) (int64, error) {
 	return b.Offsets[0], nil
 }
 
-// Close closes the reader's connection, failing a read in flight
-// quickly rather than waiting for it; Lag fails after it.
+// Close closes the reader's connection without waiting for a read in
+// flight, which then fails within one request timeout (5 s); Lag fails
+// after it.
 func (l *LagReader) Close() error {
 	l.cmu.Lock()
 	c := l.conn
