@@ -23,7 +23,7 @@ const (
 	sampleReadTimeout = time.Minute
 )
 
-// monitoringTimeouts shortens cfg's network timeouts and retries, for the
+// monitoringTimeouts shortens sc's network timeouts and retries, for the
 // clients that read monitoring's figures: sarama's defaults would let a
 // broker that takes connections and never answers hold a read for
 // minutes.
