@@ -89,10 +89,19 @@ func (d DeadLetter) header(key string) string {
 // group, nothing committed), and returns its dead letters, oldest first,
 // with the ones already re-driven marked. A missing topic has none.
 func ListDeadLetters(ctx context.Context, cfg Config) ([]DeadLetter, error) {
+	return readDeadLetters(ctx, cfg, nil)
+}
+
+// readDeadLetters is ListDeadLetters with the client's configuration
+// changed by tune first, if given.
+func readDeadLetters(ctx context.Context, cfg Config, tune func(*sarama.Config)) ([]DeadLetter, error) {
 	cfg.setDefaults()
 	sc, err := cfg.ConsumerSaramaConfig()
 	if err != nil {
 		return nil, err
+	}
+	if tune != nil {
+		tune(sc)
 	}
 	client, err := dlqClient(cfg, sc)
 	if err != nil {
@@ -108,19 +117,8 @@ func ListDeadLetters(ctx context.Context, cfg Config) ([]DeadLetter, error) {
 // last count (or failure); a caller waits for a read a few seconds at
 // most (see sampled). Safe for concurrent use.
 func PendingDeadLetters(cfg Config, maxAge time.Duration) func(ctx context.Context) (int, error) {
-	cfg.setDefaults()
 	return sampled(func(ctx context.Context) (int, error) {
-		sc, err := cfg.ConsumerSaramaConfig()
-		if err != nil {
-			return 0, err
-		}
-		monitoringTimeouts(sc)
-		client, err := dlqClient(cfg, sc)
-		if err != nil {
-			return 0, err
-		}
-		defer client.Close()
-		ds, err := listDeadLetters(ctx, client, cfg.DLQTopic())
+		ds, err := readDeadLetters(ctx, cfg, monitoringTimeouts)
 		if err != nil {
 			return 0, err
 		}
