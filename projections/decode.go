@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"slices"
 
 	"github.com/edusmarthub/edusmarthub/domain"
 	"github.com/edusmarthub/edusmarthub/eventstore"
@@ -43,6 +44,9 @@ func decodeBatch(batch []eventstore.RecordedEvent, wanted func(eventstore.Record
 // them hands them over, and the projector does not decode them again.
 // The projectors only read them.
 func WithDecoded(ctx context.Context, evs []eventstore.RecordedEvent, bodies []domain.Event) context.Context {
+	if !slices.ContainsFunc(bodies, func(b domain.Event) bool { return b != nil }) {
+		return ctx // nothing to hand over (one at a time, a failed batch's retry)
+	}
 	d := &decodedBatch{at: make(map[eventstore.Position]int, len(evs)), slots: make([]decoded, len(evs))}
 	for i, e := range evs {
 		if bodies[i] != nil {
