@@ -46,10 +46,8 @@ type eventRates struct {
 }
 
 func eventRateFilter(p *params) projections.EventRateFilter {
-	f := projections.EventRateFilter{Channel: p.text("channel"), From: p.timestamp("from"), To: p.timestamp("to")}
-	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
-		p.fail(badRequest("to", "must not be before from (%s), got %s", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339)))
-	}
+	f := projections.EventRateFilter{Channel: p.text("channel")}
+	f.From, f.To = p.timeRange()
 	return f
 }
 
@@ -85,6 +83,16 @@ func (s *Server) systemStatus(c *gin.Context, v viewer) (any, error) {
 		ConsumerLag: s.deps.ConsumerLag,
 		Backlog:     s.deps.Backlog,
 	})
+}
+
+// timeRange is ?from= and ?to=, optional instants; as dateRange, one
+// that ends before it starts is an error.
+func (p *params) timeRange() (from, to time.Time) {
+	from, to = p.timestamp("from"), p.timestamp("to")
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		p.fail(badRequest("to", "must not be before from (%s), got %s", from.Format(time.RFC3339), to.Format(time.RFC3339)))
+	}
+	return from, to
 }
 
 // timestamp is an optional RFC 3339 instant.
