@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/edusmarthub/edusmarthub/domain"
+	"github.com/edusmarthub/edusmarthub/eventstore"
 )
 
 // EventRate is the number of events of a channel recorded in a minute.
@@ -120,7 +121,7 @@ type SystemSources struct {
 	// their lag is the head minus their position, exact when a reader has
 	// caught up and otherwise off by the positions never used (appends
 	// rolled back).
-	Backlog func(ctx context.Context, after uint64) (uint64, error)
+	Backlog func(ctx context.Context, after eventstore.Position) (uint64, error)
 	// DeadLetters counts the dead letters waiting on the dead-letter topic,
 	// e.g. those of transport/kafka's ListDeadLetters not yet re-driven
 	// (that reads the whole topic: callers may cache it). Nil: unknown.
@@ -240,7 +241,7 @@ func GetSystemStatus(ctx context.Context, db Querier, src SystemSources) (System
 		for i, x := range readers {
 			if src.Backlog == nil {
 				readers[i].Lag = lag(x.Position)
-			} else if readers[i].Lag, err = src.Backlog(ctx, x.Position); err != nil {
+			} else if readers[i].Lag, err = src.Backlog(ctx, eventstore.Position(x.Position)); err != nil {
 				return SystemStatus{}, fmt.Errorf("lag of %s: %w", x.Name, err)
 			}
 		}

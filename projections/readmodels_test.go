@@ -366,13 +366,13 @@ func TestReadModels(t *testing.T) {
 		t.Cleanup(func() { _, _ = db.Exec(context.Background(), `DELETE FROM checkpoints WHERE name = 'reader-test'`) })
 		withBacklog := must(projections.GetSystemStatus(ctx, db, projections.SystemSources{
 			Head: func(ctx context.Context) (uint64, error) { return w.store.Head(ctx) },
-			Backlog: func(ctx context.Context, after uint64) (uint64, error) {
-				return postgres.Backlog(ctx, w.pool, eventstore.Position(after))
+			Backlog: func(ctx context.Context, after eventstore.Position) (uint64, error) {
+				return postgres.Backlog(ctx, w.pool, after)
 			}}))(t)
 		eq(t, "readers", withBacklog.Readers[len(withBacklog.Readers)-1].Name, "reader-test")
 		eq(t, "reader's lag in the log", withBacklog.Readers[len(withBacklog.Readers)-1].Lag, uint64(4))
 		fake := must(projections.GetSystemStatus(ctx, db, projections.SystemSources{
-			Backlog: func(_ context.Context, after uint64) (uint64, error) { return after + 1000, nil }}))(t)
+			Backlog: func(_ context.Context, after eventstore.Position) (uint64, error) { return uint64(after) + 1000, nil }}))(t)
 		eq(t, "reader's lag from the backlog", fake.Readers[len(fake.Readers)-1].Lag, behind+1000)
 		st := must(projections.GetSystemStatus(ctx, db, projections.SystemSources{
 			Head:        func(ctx context.Context) (uint64, error) { return w.store.Head(ctx) },

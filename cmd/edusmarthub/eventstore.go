@@ -50,16 +50,3 @@ func openKurrentDB(ctx context.Context, url string, logger *slog.Logger) (*kurre
 	}
 	return s, nil
 }
-
-// logBacklog counts the log's events after a position, for monitoring's
-// log readers: in the events table with the PostgreSQL store; nil with
-// KurrentDB, where no cheap count exists (monitoring then takes the head
-// minus the position).
-func logBacklog(cfg config.Config, pool *pgxpool.Pool) func(ctx context.Context, after uint64) (uint64, error) {
-	if cfg.EventStore == config.EventStoreKurrentDB {
-		return nil
-	}
-	return func(ctx context.Context, after uint64) (uint64, error) {
-		return postgres.Backlog(ctx, pool, eventstore.Position(after))
-	}
-}

@@ -54,6 +54,11 @@ type kafkaBackbone struct {
 	Relay    *kafka.Relay
 	// Lag reads the consumer groups' lag, for monitoring.
 	Lag *kafka.LagReader
+	// LogBacklog counts the log's events after a position, for
+	// monitoring's log readers: the relay's count with the PostgreSQL
+	// store; nil with KurrentDB, whose count reads every event
+	// (monitoring then takes the head minus the position).
+	LogBacklog kafka.BacklogFunc
 
 	broker *kafka.EmbeddedBroker
 	stop   context.CancelFunc
@@ -90,6 +95,8 @@ func startKafka(ctx context.Context, cfg config.Config, store eventstore.Store, 
 	rc := kafka.RelayConfig{Kafka: k.Config, Logger: log, Registerer: reg}
 	if cfg.EventStore == config.EventStoreKurrentDB {
 		rc.Backlog = kafka.StoreBacklog(store) // the events are not in PostgreSQL
+	} else {
+		k.LogBacklog = kafka.PostgresBacklog(pool)
 	}
 	k.Relay, err = kafka.NewRelay(rc, store, pool)
 	if err != nil {

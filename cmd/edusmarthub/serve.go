@@ -151,7 +151,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) (err err
 		Projections: views,
 		DeadLetters: deadLetters,
 		ConsumerLag: consumerLag,
-		Backlog:     logBacklog(cfg, db.Pool),
+		Backlog:     kb.LogBacklog,
 	})
 	if err != nil {
 		return fmt.Errorf("http server: %w", err)

@@ -165,7 +165,7 @@ type Deps struct {
 	// Backlog counts the store's events after a position in log order,
 	// the log readers' lag in GET /v1/system/monitoring (optional: the
 	// head minus their position instead).
-	Backlog func(ctx context.Context, after uint64) (uint64, error)
+	Backlog func(ctx context.Context, after eventstore.Position) (uint64, error)
 
 	// ---- Command handlers: wire them here. ----
 	// The command routes (routes_*.go) build their handlers from Commands:
