@@ -64,8 +64,8 @@ func ProjectionHandlers(views *projections.Registry) []Handler {
 // sampled).
 func ProjectionLags(l *LagReader, views *projections.Registry) func(ctx context.Context) (map[string]int64, error) {
 	handlers := map[string][]domain.Channel{}
-	for _, p := range views.Projections() {
-		handlers[ProjectionHandlerPrefix+p.Name()] = p.Channels()
+	for _, h := range ProjectionHandlers(views) { // the consumers whose groups these are
+		handlers[h.Name] = h.Channels
 	}
 	return sampled(func(ctx context.Context) (map[string]int64, error) {
 		lag, err := l.Lag(ctx, handlers)
