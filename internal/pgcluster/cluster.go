@@ -25,6 +25,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -286,7 +287,7 @@ func (c *Cluster) start(ctx context.Context, o Options, owner *osUser) error {
 	}
 	cmd := exec.Command(filepath.Join(o.BinDir, "postgres"), args...)
 	cmd.Dir = "/" // the server user may not be able to enter the caller's directory
-	cmd.Env = serverEnv()
+	cmd.Env = withMallocTuning(serverEnv())
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	deathSignal := syscall.SIGINT // fast shutdown keeps a kept cluster clean
 	if o.Throwaway {
@@ -423,6 +424,31 @@ func serverEnv() []string {
 			continue
 		}
 		env = append(env, kv)
+	}
+	return env
+}
+
+// mallocTuning keeps glibc from handing the top of each backend's heap
+// back to the kernel as soon as a query frees it. With glibc's defaults
+// (trim past 128 KiB, and 128 KiB of padding on each growth) the backends'
+// heaps grew by 144 KiB and shrank again in four brk calls about 450 times
+// a second at 500 commands/s: 2.5-5% of the machine's CPU in brk, plus the
+// page faults of touching the memory again (perf, cmd/projbench). Each backend may now keep up to the trim
+// threshold of freed memory; allocations from 1 MiB up still come from
+// mmap and go back when freed. Set by the caller, these variables win.
+var mallocTuning = []string{
+	"MALLOC_TRIM_THRESHOLD_=" + strconv.Itoa(4<<20),
+	"MALLOC_MMAP_THRESHOLD_=" + strconv.Itoa(1<<20),
+}
+
+// withMallocTuning adds mallocTuning to env, except the variables env
+// already sets.
+func withMallocTuning(env []string) []string {
+	for _, kv := range mallocTuning {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, name+"=") }) {
+			env = append(env, kv)
+		}
 	}
 	return env
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -101,6 +103,11 @@ func TestLifecycle(t *testing.T) {
 	if got := queryInt(t, c.ConnString("app"), settings); got != 1 {
 		t.Errorf("throwaway settings not in force")
 	}
+	// The server runs with the malloc tuning, and a value of the caller's
+	// would win (TestMallocTuningKeepsTheCallersValues).
+	if env := postmasterEnv(t, dir); !slices.Contains(env, "MALLOC_TRIM_THRESHOLD_=4194304") || !slices.Contains(env, "MALLOC_MMAP_THRESHOLD_=1048576") {
+		t.Errorf("postgres runs without the malloc tuning; its MALLOC_ variables: %q", mallocVars(env))
+	}
 
 	// A second Start on the running directory returns the running server,
 	// and stopping that handle leaves it running.
@@ -137,6 +144,43 @@ func TestLifecycle(t *testing.T) {
 	if n := queryInt(t, c2.ConnString("app"), "SELECT n FROM kept"); n != 42 {
 		t.Fatalf("after restart kept = %d", n)
 	}
+}
+
+// postmasterEnv is the environment of the server running in dataDir.
+func postmasterEnv(t *testing.T, dataDir string) []string {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("reads the server's environment from /proc")
+	}
+	pidFile, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _, _ := strings.Cut(string(pidFile), "\n")
+	environ, err := os.ReadFile(filepath.Join("/proc", pid, "environ"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(environ), "\x00"), "\x00")
+}
+
+// TestMallocTuningKeepsTheCallersValues: an operator's own malloc
+// settings reach the server unchanged.
+func TestMallocTuningKeepsTheCallersValues(t *testing.T) {
+	t.Setenv("MALLOC_TRIM_THRESHOLD_", "131072")
+	dir := tempDataDir(t)
+	start(t, pgcluster.Options{DataDir: dir, Port: freePort(t), Throwaway: true})
+	env := postmasterEnv(t, dir)
+	if !slices.Contains(env, "MALLOC_TRIM_THRESHOLD_=131072") || slices.Contains(env, "MALLOC_TRIM_THRESHOLD_=4194304") {
+		t.Errorf("the caller's MALLOC_TRIM_THRESHOLD_ did not win: %q", mallocVars(env))
+	}
+	if !slices.Contains(env, "MALLOC_MMAP_THRESHOLD_=1048576") {
+		t.Errorf("the setting the caller left unset is missing: %q", mallocVars(env))
+	}
+}
+
+func mallocVars(env []string) []string {
+	return slices.DeleteFunc(env, func(kv string) bool { return !strings.HasPrefix(kv, "MALLOC_") })
 }
 
 // TestStalePidFile starts over a postmaster.pid whose pid belongs to an
