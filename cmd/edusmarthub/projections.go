@@ -217,17 +217,14 @@ A projection whose rebuild fails keeps its old tables; the others go on.`,
 						return fmt.Errorf("no projection %q (known: %s)", n, strings.Join(reg.Names(), ", "))
 					}
 				}
-				var bar *progressbar.ProgressBar
+				var bar *rebuildBar
 				opts := projections.RebuildOptions{}
 				if !quiet {
 					bar = newRebuildBar(a.stderr, names)
-					opts.Progress = func(p projections.Progress) { updateRebuildBar(bar, p) }
+					opts.Progress = bar.update
 				}
 				stats, err := reg.Rebuild(ctx, names, opts)
-				if bar != nil {
-					_ = bar.Exit()
-					fmt.Fprintln(a.stderr)
-				}
+				bar.exit() // before anything else is printed
 				if err != nil {
 					return err
 				}
@@ -243,35 +240,71 @@ A projection whose rebuild fails keeps its old tables; the others go on.`,
 	return cmd
 }
 
-func newRebuildBar(w io.Writer, names []string) *progressbar.ProgressBar {
-	desc := "rebuilding " + strings.Join(names, ", ")
-	if len(names) > 3 {
-		desc = fmt.Sprintf("rebuilding %d projections", len(names))
-	}
-	return progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription(desc),
-		progressbar.OptionSetItsString("events"),
-		progressbar.OptionShowIts(),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetWidth(30),
-	)
+// rebuildBar draws a rebuild's progress: nothing until the first events
+// are in, then the count against the estimate, with the rate and the time
+// left reckoned from the rebuild's start. (progressbar's own rate starts
+// at its first frame, reads "0 events/hr" over no events and, for the
+// first half second, counts the events before the frame as done at once.)
+type rebuildBar struct {
+	w     io.Writer
+	title string
+	bar   *progressbar.ProgressBar
 }
 
-func updateRebuildBar(bar *progressbar.ProgressBar, p projections.Progress) {
-	if bar.GetMax64() != p.Estimate && p.Estimate > 0 {
-		bar.ChangeMax64(p.Estimate)
+func newRebuildBar(w io.Writer, names []string) *rebuildBar {
+	title := "rebuilding " + strings.Join(names, ", ")
+	if len(names) > 3 {
+		title = fmt.Sprintf("rebuilding %d projections", len(names))
 	}
+	return &rebuildBar{w: w, title: title}
+}
+
+func (b *rebuildBar) update(p projections.Progress) {
+	if p.Events == 0 {
+		return
+	}
+	desc := b.title
 	switch p.Phase {
 	case projections.PhaseIndex:
-		bar.Describe("building indexes")
+		desc = "building indexes"
 	case projections.PhaseSwap:
-		bar.Describe("catching up and swapping in")
+		desc = "catching up and swapping in"
 	}
-	_ = bar.Set64(p.Events)
+	if secs := p.Elapsed.Seconds(); secs > 0 {
+		rate := float64(p.Events) / secs
+		desc += fmt.Sprintf(" (%.0f events/s", rate)
+		if p.Phase == projections.PhaseReplay && p.Estimate > p.Events {
+			left := time.Duration(float64(p.Estimate-p.Events) / rate * float64(time.Second))
+			desc += fmt.Sprintf(", %s left", left.Round(time.Second))
+		}
+		desc += ")"
+	}
+	if b.bar == nil {
+		// Made at the first events, with a max: without one, progressbar
+		// draws a spinner from a goroutine of its own.
+		b.bar = progressbar.NewOptions64(max(p.Estimate, p.Events),
+			progressbar.OptionSetWriter(b.w),
+			progressbar.OptionSetDescription(desc),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionSetElapsedTime(false),
+			progressbar.OptionSetWidth(30),
+		)
+	} else {
+		if p.Estimate > b.bar.GetMax64() {
+			b.bar.ChangeMax64(p.Estimate)
+		}
+		b.bar.Describe(desc)
+	}
+	_ = b.bar.Set64(p.Events) // drawn last, so the frame left on screen has the new count
+}
+
+// exit ends the bar's line, if it drew one (b may be nil: no bar).
+func (b *rebuildBar) exit() {
+	if b != nil && b.bar != nil {
+		_ = b.bar.Exit()
+		fmt.Fprintln(b.w)
+	}
 }
 
 // withProjections opens the database and the projection registry for one

@@ -387,3 +387,32 @@ func waitUntil(t *testing.T, d time.Duration, ok func() (bool, string)) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestRebuildBarShowsARate: nothing is drawn before the first events;
+// then the count against the estimate, with the rate and time left since
+// the rebuild's start.
+func TestRebuildBarShowsARate(t *testing.T) {
+	var out bytes.Buffer
+	bar := newRebuildBar(&out, []string{"teachers"})
+	bar.update(projections.Progress{Phase: projections.PhaseReplay, Estimate: 5000, Elapsed: 200 * time.Millisecond})
+	if out.Len() != 0 {
+		t.Fatalf("drawn before any event: %q", out.String())
+	}
+	bar.update(projections.Progress{Phase: projections.PhaseReplay, Events: 1000, Estimate: 5000, Elapsed: 400 * time.Millisecond})
+	// A terminal shows the last frame drawn.
+	frames := strings.Split(out.String(), "\r")
+	if last := frames[len(frames)-1]; !strings.Contains(last, "rebuilding teachers (2500 events/s, 2s left)") || !strings.Contains(last, "1000/5000") {
+		t.Errorf("bar after 1000 of 5000 events in 400ms: %q, want 2500 events/s, 2s left and 1000/5000", last)
+	}
+	bar.update(projections.Progress{Phase: projections.PhaseSwap, Events: 6000, Estimate: 6000, Elapsed: 2 * time.Second})
+	frames = strings.Split(out.String(), "\r")
+	if last := frames[len(frames)-1]; !strings.Contains(last, "catching up and swapping in (3000 events/s)") || !strings.Contains(last, "6000/6000") {
+		t.Errorf("bar swapping after 6000 events in 2s: %q", last)
+	}
+	bar.exit()
+	if !strings.HasSuffix(out.String(), "\n") {
+		t.Errorf("the bar's line is not ended: %q", out.String())
+	}
+	var none *rebuildBar
+	none.exit() // --quiet: no bar
+}
