@@ -48,7 +48,7 @@ EDUSMARTHUB_SHUTDOWN_TIMEOUT to finish, then the database is closed.`,
 }
 
 // deadLetterCountAge bounds how often monitoring reads the dead-letter
-// topic (the whole of it) to count what waits there.
+// topic (what it gained since the last read) to count what waits there.
 const deadLetterCountAge = 10 * time.Second
 
 // serve runs the service until ctx is cancelled (a signal), then shuts

@@ -112,24 +112,14 @@ func readDeadLetters(ctx context.Context, cfg Config, tune func(*sarama.Config))
 }
 
 // PendingDeadLetters returns a counter of the dead letters not yet
-// re-driven (ListDeadLetters), for monitoring. It reads the whole topic,
-// so it reads it at most once per maxAge and otherwise answers with the
-// last count (or failure); a caller waits for a read a few seconds at
-// most (see sampled). Safe for concurrent use.
+// re-driven (as ListDeadLetters marks them), for monitoring. It reads at
+// most once per maxAge and otherwise answers with the last count (or
+// failure); a caller waits for a read a few seconds at most (see
+// sampled). Each read takes only what the topic gained since the last
+// one (deadLetterCount). Safe for concurrent use.
 func PendingDeadLetters(cfg Config, maxAge time.Duration) func(ctx context.Context) (int, error) {
-	return sampled(func(ctx context.Context) (int, error) {
-		ds, err := readDeadLetters(ctx, cfg, monitoringTimeouts)
-		if err != nil {
-			return 0, err
-		}
-		n := 0
-		for _, d := range ds {
-			if !d.Redriven() {
-				n++
-			}
-		}
-		return n, nil
-	}, maxAge, sampleWait, sampleStaleFor)
+	c := newDeadLetterCount(cfg)
+	return sampled(c.read, maxAge, sampleWait, sampleStaleFor)
 }
 
 // dlqClient is the client that reads the dead-letter topic to its end.
@@ -190,18 +180,32 @@ func listDeadLetters(ctx context.Context, client sarama.Client, topic string) ([
 // readPartition calls fn for every message of the partition from its
 // oldest retained offset up to its end when the read started.
 func readPartition(ctx context.Context, client sarama.Client, consumer sarama.Consumer, topic string, p int32, fn func(*sarama.ConsumerMessage)) error {
-	oldest, err := client.GetOffset(topic, p, sarama.OffsetOldest)
+	oldest, end, err := partitionBounds(client, topic, p)
 	if err != nil {
-		return fmt.Errorf("kafka: oldest offset of %s/%d: %w", topic, p, err)
+		return err
 	}
-	end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-	if err != nil {
-		return fmt.Errorf("kafka: end offset of %s/%d: %w", topic, p, err)
+	return readRange(ctx, consumer, topic, p, oldest, end, fn)
+}
+
+// partitionBounds returns the partition's oldest retained offset and its
+// end (the next offset to be written).
+func partitionBounds(client sarama.Client, topic string, p int32) (oldest, end int64, err error) {
+	if oldest, err = client.GetOffset(topic, p, sarama.OffsetOldest); err != nil {
+		return 0, 0, fmt.Errorf("kafka: oldest offset of %s/%d: %w", topic, p, err)
 	}
-	if oldest >= end {
+	if end, err = client.GetOffset(topic, p, sarama.OffsetNewest); err != nil {
+		return 0, 0, fmt.Errorf("kafka: end offset of %s/%d: %w", topic, p, err)
+	}
+	return oldest, end, nil
+}
+
+// readRange calls fn for every message of the partition from offset from
+// up to end (excluded).
+func readRange(ctx context.Context, consumer sarama.Consumer, topic string, p int32, from, end int64, fn func(*sarama.ConsumerMessage)) error {
+	if from >= end {
 		return nil
 	}
-	pc, err := consumer.ConsumePartition(topic, p, oldest)
+	pc, err := consumer.ConsumePartition(topic, p, from)
 	if err != nil {
 		return fmt.Errorf("kafka: read %s/%d: %w", topic, p, err)
 	}
