@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -224,7 +225,7 @@ A projection whose rebuild fails keeps its old tables; the others go on.`,
 					opts.Progress = bar.update
 				}
 				stats, err := reg.Rebuild(ctx, names, opts)
-				bar.exit() // before anything else is printed
+				bar.exit() // ended at the last report; here if the rebuild failed first
 				if err != nil {
 					return err
 				}
@@ -249,6 +250,7 @@ type rebuildBar struct {
 	w     io.Writer
 	title string
 	bar   *progressbar.ProgressBar
+	ended bool
 }
 
 func newRebuildBar(w io.Writer, names []string) *rebuildBar {
@@ -260,7 +262,7 @@ func newRebuildBar(w io.Writer, names []string) *rebuildBar {
 }
 
 func (b *rebuildBar) update(p projections.Progress) {
-	if p.Events == 0 {
+	if p.Events == 0 || b.ended {
 		return
 	}
 	desc := b.title
@@ -273,9 +275,9 @@ func (b *rebuildBar) update(p projections.Progress) {
 	if secs := p.Elapsed.Seconds(); secs > 0 {
 		rate := float64(p.Events) / secs
 		desc += fmt.Sprintf(" (%.0f events/s", rate)
-		if p.Phase == projections.PhaseReplay && p.Estimate > p.Events {
-			left := time.Duration(float64(p.Estimate-p.Events) / rate * float64(time.Second))
-			desc += fmt.Sprintf(", %s left", left.Round(time.Second))
+		if p.Estimate > p.Events {
+			left := time.Duration(math.Ceil(float64(p.Estimate-p.Events)/rate)) * time.Second
+			desc += fmt.Sprintf(", %s left", left)
 		}
 		desc += ")"
 	}
@@ -290,18 +292,29 @@ func (b *rebuildBar) update(p projections.Progress) {
 			progressbar.OptionSetElapsedTime(false),
 			progressbar.OptionSetWidth(30),
 		)
+		_ = b.bar.Set64(p.Events)
 	} else {
 		if p.Estimate > b.bar.GetMax64() {
 			b.bar.ChangeMax64(p.Estimate)
 		}
+		_ = b.bar.Set64(p.Events)
+		// Drawn last: Describe draws even a bar that once reached its max
+		// (Set64 no longer does), so the frame left has the new count.
 		b.bar.Describe(desc)
 	}
-	_ = b.bar.Set64(p.Events) // drawn last, so the frame left on screen has the new count
+	if p.Phase == projections.PhaseDone {
+		b.exit() // what the rebuild logs next starts a line of its own
+	}
 }
 
-// exit ends the bar's line, if it drew one (b may be nil: no bar).
+// exit ends the bar's line, if it drew one and did not end it yet (b may
+// be nil: no bar).
 func (b *rebuildBar) exit() {
-	if b != nil && b.bar != nil {
+	if b == nil || b.ended {
+		return
+	}
+	b.ended = true
+	if b.bar != nil {
 		_ = b.bar.Exit()
 		fmt.Fprintln(b.w)
 	}

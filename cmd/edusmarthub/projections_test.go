@@ -390,28 +390,53 @@ func waitUntil(t *testing.T, d time.Duration, ok func() (bool, string)) {
 
 // TestRebuildBarShowsARate: nothing is drawn before the first events;
 // then the count against the estimate, with the rate and time left since
-// the rebuild's start.
+// the rebuild's start, also once the count has reached an estimate that
+// then grows; the line ends with the last report.
 func TestRebuildBarShowsARate(t *testing.T) {
 	var out bytes.Buffer
 	bar := newRebuildBar(&out, []string{"teachers"})
+	// A terminal shows the last frame drawn.
+	lastFrame := func() string {
+		frames := strings.Split(out.String(), "\r")
+		return frames[len(frames)-1]
+	}
 	bar.update(projections.Progress{Phase: projections.PhaseReplay, Estimate: 5000, Elapsed: 200 * time.Millisecond})
 	if out.Len() != 0 {
 		t.Fatalf("drawn before any event: %q", out.String())
 	}
-	bar.update(projections.Progress{Phase: projections.PhaseReplay, Events: 1000, Estimate: 5000, Elapsed: 400 * time.Millisecond})
-	// A terminal shows the last frame drawn.
-	frames := strings.Split(out.String(), "\r")
-	if last := frames[len(frames)-1]; !strings.Contains(last, "rebuilding teachers (2500 events/s, 2s left)") || !strings.Contains(last, "1000/5000") {
-		t.Errorf("bar after 1000 of 5000 events in 400ms: %q, want 2500 events/s, 2s left and 1000/5000", last)
+	steps := []struct {
+		p    projections.Progress
+		want []string
+	}{
+		{projections.Progress{Phase: projections.PhaseReplay, Events: 1000, Estimate: 5000, Elapsed: 400 * time.Millisecond},
+			[]string{"rebuilding teachers (2500 events/s, 2s left)", "(1000/5000)"}},
+		{projections.Progress{Phase: projections.PhaseReplay, Events: 5000, Estimate: 5000, Elapsed: 2 * time.Second},
+			[]string{"rebuilding teachers (2500 events/s)", "(5000/5000)"}},
+		// Events appended during the replay: the estimate grows past the
+		// count the bar reached.
+		{projections.Progress{Phase: projections.PhaseSwap, Events: 5400, Estimate: 6000, Elapsed: 3 * time.Second},
+			[]string{"catching up and swapping in (1800 events/s, 1s left)", "(5400/6000)"}},
+		{projections.Progress{Phase: projections.PhaseDone, Events: 6000, Estimate: 6000, Elapsed: 4 * time.Second},
+			[]string{"rebuilding teachers (1500 events/s)", "(6000/6000)"}},
 	}
-	bar.update(projections.Progress{Phase: projections.PhaseSwap, Events: 6000, Estimate: 6000, Elapsed: 2 * time.Second})
-	frames = strings.Split(out.String(), "\r")
-	if last := frames[len(frames)-1]; !strings.Contains(last, "catching up and swapping in (3000 events/s)") || !strings.Contains(last, "6000/6000") {
-		t.Errorf("bar swapping after 6000 events in 2s: %q", last)
+	for _, s := range steps {
+		bar.update(s.p)
+		got := lastFrame()
+		if s.p.Phase == projections.PhaseDone {
+			if !strings.HasSuffix(got, "\n") {
+				t.Errorf("the bar's line is not ended with the last report: %q", got)
+			}
+		}
+		for _, w := range s.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("after %+v the bar shows %q, want %q in it", s.p, got, w)
+			}
+		}
 	}
-	bar.exit()
-	if !strings.HasSuffix(out.String(), "\n") {
-		t.Errorf("the bar's line is not ended: %q", out.String())
+	n := out.Len()
+	bar.exit() // after the last report: nothing more
+	if out.Len() != n {
+		t.Errorf("exit after the last report wrote %q", out.String()[n:])
 	}
 	var none *rebuildBar
 	none.exit() // --quiet: no bar
