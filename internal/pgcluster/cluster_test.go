@@ -105,7 +105,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	// The server runs with the malloc tuning, and a value of the caller's
 	// would win (TestMallocTuningKeepsTheCallersValues).
-	if env := postmasterEnv(t, dir); !slices.Contains(env, "MALLOC_TRIM_THRESHOLD_=4194304") || !slices.Contains(env, "MALLOC_MMAP_THRESHOLD_=1048576") {
+	if env := postmasterEnv(t, dir); !slices.Contains(env, "MALLOC_TRIM_THRESHOLD_=16777216") || !slices.Contains(env, "MALLOC_MMAP_THRESHOLD_=8388608") {
 		t.Errorf("postgres runs without the malloc tuning; its MALLOC_ variables: %q", mallocVars(env))
 	}
 
@@ -171,10 +171,10 @@ func TestMallocTuningKeepsTheCallersValues(t *testing.T) {
 	dir := tempDataDir(t)
 	start(t, pgcluster.Options{DataDir: dir, Port: freePort(t), Throwaway: true})
 	env := postmasterEnv(t, dir)
-	if !slices.Contains(env, "MALLOC_TRIM_THRESHOLD_=131072") || slices.Contains(env, "MALLOC_TRIM_THRESHOLD_=4194304") {
+	if !slices.Contains(env, "MALLOC_TRIM_THRESHOLD_=131072") || slices.Contains(env, "MALLOC_TRIM_THRESHOLD_=16777216") {
 		t.Errorf("the caller's MALLOC_TRIM_THRESHOLD_ did not win: %q", mallocVars(env))
 	}
-	if !slices.Contains(env, "MALLOC_MMAP_THRESHOLD_=1048576") {
+	if !slices.Contains(env, "MALLOC_MMAP_THRESHOLD_=8388608") {
 		t.Errorf("the setting the caller left unset is missing: %q", mallocVars(env))
 	}
 }
