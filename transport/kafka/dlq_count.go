@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,24 +12,31 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// deadLetterCount counts the dead letters not yet re-driven, reading only
-// what the dead-letter topic gained since its last read: monitoring asks
-// every few seconds, and a full read (ListDeadLetters) grows with the
-// topic, values and all. It keeps, per partition, the offset to read from
-// next, and the dead letters still pending; also the redrive markers read
-// before their letter (a marker may land in another partition than its
-// letter), so that the letter is not counted when it comes. Whatever
-// retention removes from the topic leaves both. One read at a time
-// (sampled sees to it).
+// deadLetterCount counts the dead letters not yet re-driven, as a full
+// read (ListDeadLetters) would, while reading only what the dead-letter
+// topic gained since its last read: monitoring asks every few seconds,
+// and a full read grows with the topic, values and all.
+//
+// It keeps, per partition, the offset to read from next and the oldest
+// offset retained, and the letters it read: pending, or re-driven by the
+// markers it read. A marker may land in another partition than its letter
+// (a letter without a key, partitions added), so markers read before
+// their letter are kept too, and the letter is re-driven when it comes.
+// What retention removes is forgotten: a letter, or a marker, whose letter
+// is then pending again unless another marker re-drove it. A topic made
+// again (a new topic ID, fewer partitions, or a partition shorter than
+// read) starts the count over. One read at a time (sampled sees to it).
 type deadLetterCount struct {
-	cfg     Config
-	next    map[int32]int64
-	pending map[dlqRef]struct{}
-	early   map[dlqRef]struct{} // markers whose letter was not read yet
+	cfg      Config
+	topicID  sarama.Uuid
+	next     map[int32]int64 // offset to read from
+	oldest   map[int32]int64 // oldest offset retained, at the last read
+	pending  map[dlqRef]struct{}
+	redriven map[dlqRef][]dlqRef // letter -> the markers that re-drove it
+	early    map[dlqRef][]dlqRef // letter not read yet -> its markers
 }
 
-// dlqRef is where a dead letter is in the dead-letter topic: a
-// DeadLetter's Ref.
+// dlqRef is a position in the dead-letter topic (a DeadLetter's Ref).
 type dlqRef struct {
 	partition int32
 	offset    int64
@@ -41,9 +49,10 @@ func newDeadLetterCount(cfg Config) *deadLetterCount {
 }
 
 func (c *deadLetterCount) reset() {
-	c.next = map[int32]int64{}
+	c.topicID = sarama.Uuid{}
+	c.next, c.oldest = map[int32]int64{}, map[int32]int64{}
 	c.pending = map[dlqRef]struct{}{}
-	c.early = map[dlqRef]struct{}{}
+	c.redriven, c.early = map[dlqRef][]dlqRef{}, map[dlqRef][]dlqRef{}
 }
 
 // read brings the count up to the topic's end and returns it.
@@ -61,54 +70,84 @@ func (c *deadLetterCount) read(ctx context.Context) (int, error) {
 	}
 	defer client.Close()
 	topic := cfg.DLQTopic()
-	topics, err := client.Topics()
+	admin, err := sarama.NewClusterAdminFromClient(client) // closing it would close client
 	if err != nil {
-		return 0, fmt.Errorf("kafka: list topics: %w", err)
+		return 0, fmt.Errorf("kafka: describe %s: %w", topic, err)
 	}
-	if !slices.Contains(topics, topic) {
-		c.reset() // none; and if it comes back, it is a new topic
+	mds, err := admin.DescribeTopics([]string{topic})
+	if err != nil {
+		return 0, fmt.Errorf("kafka: describe %s: %w", topic, err)
+	}
+	if len(mds) != 1 {
+		return 0, fmt.Errorf("kafka: describe %s: %d topics in the answer", topic, len(mds))
+	}
+	md := mds[0]
+	switch {
+	case errors.Is(md.Err, sarama.ErrUnknownTopicOrPartition):
+		c.reset() // no letters; and if it comes back, it is a new topic
 		return 0, nil
+	case md.Err != sarama.ErrNoError:
+		return 0, fmt.Errorf("kafka: describe %s: %w", topic, md.Err)
 	}
-	partitions, err := client.Partitions(topic)
-	if err != nil {
-		return 0, fmt.Errorf("kafka: partitions of %s: %w", topic, err)
+	partitions := make([]int32, 0, len(md.Partitions))
+	for _, p := range md.Partitions {
+		partitions = append(partitions, p.ID)
 	}
+	slices.Sort(partitions)
+	bounds := make(map[int32][2]int64, len(partitions))
+	for _, p := range partitions {
+		oldest, end, err := partitionBounds(client, topic, p)
+		if err != nil {
+			return 0, err
+		}
+		bounds[p] = [2]int64{oldest, end}
+	}
+	if c.madeAgain(md.Uuid, bounds) {
+		c.reset()
+	}
+	c.topicID = md.Uuid
 	consumer, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
 		return 0, fmt.Errorf("kafka: consumer of %s: %w", topic, err)
 	}
 	defer consumer.Close()
 	for _, p := range partitions {
-		if err := c.readPartition(ctx, client, consumer, topic, p); err != nil {
+		if err := c.readPartition(ctx, consumer, topic, p, bounds[p][0], bounds[p][1]); err != nil {
 			return 0, err
 		}
 	}
 	return len(c.pending), nil
 }
 
-// readPartition reads partition p from where the last read stopped. The
-// state changes only once the partition is read to its end, so a read
-// that fails part way is done again whole.
-func (c *deadLetterCount) readPartition(ctx context.Context, client sarama.Client, consumer sarama.Consumer, topic string, p int32) error {
-	oldest, end, err := partitionBounds(client, topic, p)
-	if err != nil {
-		return err
+// madeAgain reports whether the topic is not the one read last time: its
+// ID changed (brokers that give one), or a partition read before is gone
+// or shorter than read.
+func (c *deadLetterCount) madeAgain(id sarama.Uuid, bounds map[int32][2]int64) bool {
+	if id != (sarama.Uuid{}) && c.topicID != (sarama.Uuid{}) && id != c.topicID {
+		return true
 	}
-	from := c.next[p] // 0 for a partition new to us: from its oldest
-	if from > end {
-		// Shorter than we read it: the topic was made again. What we knew
-		// of this partition is void.
-		c.forget(func(r dlqRef) bool { return r.partition == p })
-		from = 0
+	for p, next := range c.next {
+		if b, ok := bounds[p]; !ok || next > b[1] {
+			return true
+		}
 	}
-	from = max(from, oldest)
+	return false
+}
+
+// readPartition reads partition p from where the last read stopped to
+// end, then forgets what retention removed below oldest. The count's
+// state changes only once the partition is read, so a read that fails
+// part way is done again whole.
+func (c *deadLetterCount) readPartition(ctx context.Context, consumer sarama.Consumer, topic string, p int32, oldest, end int64) error {
 	var letters, markers []dlqRef
-	err = readRange(ctx, consumer, topic, p, from, end, func(m *sarama.ConsumerMessage) {
+	var redriveOf []dlqRef // markers[i] re-drove redriveOf[i]
+	err := readRange(ctx, consumer, topic, p, max(c.next[p], oldest), end, func(m *sarama.ConsumerMessage) {
 		if of := headerOf(m.Headers, HeaderDLQRedriveOf); of != "" {
 			// As ListDeadLetters reads it: a marker without where its
 			// letter went re-drove nothing.
 			if r, ok := parseRef(of); ok && headerOf(m.Headers, HeaderDLQRedrivenTo) != "" {
-				markers = append(markers, r)
+				markers = append(markers, dlqRef{p, m.Offset})
+				redriveOf = append(redriveOf, r)
 			}
 			return
 		}
@@ -117,35 +156,58 @@ func (c *deadLetterCount) readPartition(ctx context.Context, client sarama.Clien
 	if err != nil {
 		return err
 	}
-	// Retention took what is below oldest: no longer the topic's, so no
-	// longer counted, as a full read would not see it.
-	c.forget(func(r dlqRef) bool { return r.partition == p && r.offset < oldest })
-	for _, r := range letters {
-		if _, redriven := c.early[r]; redriven {
-			delete(c.early, r)
-			continue
-		}
-		c.pending[r] = struct{}{}
-	}
 	c.next[p] = end
-	for _, r := range markers {
-		if _, ok := c.pending[r]; ok {
-			delete(c.pending, r)
+	for _, l := range letters {
+		if ms, ok := c.early[l]; ok {
+			delete(c.early, l)
+			c.redriven[l] = ms
 			continue
 		}
-		// Not pending: re-driven before, gone with retention, or not read
-		// yet (in another partition). Only the last is kept for later.
-		if r.offset >= c.next[r.partition] {
-			c.early[r] = struct{}{}
-		}
+		c.pending[l] = struct{}{}
 	}
+	for i, m := range markers {
+		l := redriveOf[i]
+		switch _, pending := c.pending[l]; {
+		case pending:
+			delete(c.pending, l)
+			c.redriven[l] = []dlqRef{m}
+		case c.redriven[l] != nil:
+			c.redriven[l] = append(c.redriven[l], m)
+		case l.offset >= c.next[l.partition]:
+			c.early[l] = append(c.early[l], m) // its letter is still to be read
+		}
+		// Else its letter is gone (retention) or was never there.
+	}
+	if prev, ok := c.oldest[p]; !ok || oldest > prev {
+		c.retained(p, oldest)
+	}
+	c.oldest[p] = oldest
 	return nil
 }
 
-// forget drops the pending letters and early markers that drop selects.
-func (c *deadLetterCount) forget(drop func(dlqRef) bool) {
-	maps.DeleteFunc(c.pending, func(r dlqRef, _ struct{}) bool { return drop(r) })
-	maps.DeleteFunc(c.early, func(r dlqRef, _ struct{}) bool { return drop(r) })
+// retained forgets what retention removed from partition p, below
+// oldest: the letters there, and the markers there, whose letters are
+// pending again if no other marker re-drove them.
+func (c *deadLetterCount) retained(p int32, oldest int64) {
+	gone := func(r dlqRef) bool { return r.partition == p && r.offset < oldest }
+	maps.DeleteFunc(c.pending, func(l dlqRef, _ struct{}) bool { return gone(l) })
+	maps.DeleteFunc(c.early, func(l dlqRef, _ []dlqRef) bool { return gone(l) })
+	maps.DeleteFunc(c.redriven, func(l dlqRef, _ []dlqRef) bool { return gone(l) })
+	for l, ms := range c.early {
+		if ms = slices.DeleteFunc(ms, gone); len(ms) == 0 {
+			delete(c.early, l)
+		} else {
+			c.early[l] = ms
+		}
+	}
+	for l, ms := range c.redriven {
+		if ms = slices.DeleteFunc(ms, gone); len(ms) == 0 {
+			delete(c.redriven, l)
+			c.pending[l] = struct{}{}
+		} else {
+			c.redriven[l] = ms
+		}
+	}
 }
 
 // parseRef reads a DeadLetter's Ref, "<partition>/<offset>".

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -132,19 +133,61 @@ func TestDeadLetterCountReadsWhatTheTopicGained(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = admin.Close() })
-	if err := admin.DeleteRecords(cfg.DLQTopic(), map[int32]int64{a.partition: a.offset + 1}); err != nil {
+	retain := func(p int32, from int64) {
+		t.Helper()
+		if err := admin.DeleteRecords(cfg.DLQTopic(), map[int32]int64{p: from}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	retain(a.partition, a.offset+1)
+	wantCount("a removed by retention", 2)
+	// Retention removes b's marker (in partition 2): b waits again.
+	retain(2, 1)
+	wantCount("b's marker removed by retention", 3)
+	// And then b itself, and the marker that came before its letter
+	// (0/2): that letter (1/1) waits again.
+	retain(0, 3)
+	wantCount("b and an early marker removed by retention", 3)
+
+	// The topic made again, as many partitions, each as long as it was:
+	// only its new ID tells.
+	if err := admin.DeleteTopic(cfg.DLQTopic()); err != nil {
 		t.Fatal(err)
 	}
-	wantCount("a removed by retention", 2)
+	eventually(t, "the topic made again", func() error {
+		return admin.CreateTopic(cfg.DLQTopic(), &sarama.TopicDetail{NumPartitions: 3, ReplicationFactor: 1}, false)
+	})
+	for p, n := range map[int32]int{0: 3, 1: 3, 2: 1} {
+		for range n {
+			write(p, "")
+		}
+	}
+	wantCount("the topic made again, as long as before", 7)
 
-	// The topic made again starts over.
+	// Made again with fewer partitions, and gone.
+	if err := admin.DeleteTopic(cfg.DLQTopic()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the topic made again", func() error {
+		return admin.CreateTopic(cfg.DLQTopic(), &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false)
+	})
+	write(0, "")
+	wantCount("the topic made again with one partition, one letter", 1)
 	if err := admin.DeleteTopic(cfg.DLQTopic()); err != nil {
 		t.Fatal(err)
 	}
 	wantCount("no topic", 0)
-	if err := admin.CreateTopic(cfg.DLQTopic(), &sarama.TopicDetail{NumPartitions: 3, ReplicationFactor: 1}, false); err != nil {
-		t.Fatal(err)
+}
+
+// eventually retries try for a few seconds, until it succeeds.
+func eventually(t *testing.T, what string, try func() error) {
+	t.Helper()
+	var err error
+	for range 50 {
+		if err = try(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	write(2, "")
-	wantCount("the topic made again, one letter", 1)
+	t.Fatalf("%s: %v", what, err)
 }
