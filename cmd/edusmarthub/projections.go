@@ -246,6 +246,10 @@ A projection whose rebuild fails keeps its old tables; the others go on.`,
 // left reckoned from the rebuild's start. (progressbar's own rate starts
 // at its first frame, reads "0 events/hr" over no events and, for the
 // first half second, counts the events before the frame as done at once.)
+// The bar reaches its end only when the rebuild is done: a progressbar
+// that has reached its max draws later frames over the old ones without
+// clearing them, and the estimate (the log's head) may grow, or stay above
+// the count (positions that rolled-back appends left unused).
 type rebuildBar struct {
 	w     io.Writer
 	title string
@@ -265,6 +269,7 @@ func (b *rebuildBar) update(p projections.Progress) {
 	if p.Events == 0 || b.ended {
 		return
 	}
+	done := p.Phase == projections.PhaseDone
 	desc := b.title
 	switch p.Phase {
 	case projections.PhaseIndex:
@@ -272,37 +277,52 @@ func (b *rebuildBar) update(p projections.Progress) {
 	case projections.PhaseSwap:
 		desc = "catching up and swapping in"
 	}
+	total := max(p.Estimate, p.Events)
+	if done {
+		total = p.Events
+		desc += fmt.Sprintf(": %d events", p.Events)
+	} else {
+		desc += fmt.Sprintf(": %d of %d events", p.Events, total)
+	}
 	if secs := p.Elapsed.Seconds(); secs > 0 {
 		rate := float64(p.Events) / secs
-		desc += fmt.Sprintf(" (%.0f events/s", rate)
-		if p.Estimate > p.Events {
+		desc += fmt.Sprintf(", %.0f/s", rate)
+		if p.Phase == projections.PhaseReplay && p.Estimate > p.Events {
 			left := time.Duration(math.Ceil(float64(p.Estimate-p.Events)/rate)) * time.Second
 			desc += fmt.Sprintf(", %s left", left)
 		}
-		desc += ")"
+	}
+	if !done {
+		total++ // short of the end until the rebuild is
 	}
 	if b.bar == nil {
 		// Made at the first events, with a max: without one, progressbar
 		// draws a spinner from a goroutine of its own.
-		b.bar = progressbar.NewOptions64(max(p.Estimate, p.Events),
+		b.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(b.w),
 			progressbar.OptionSetDescription(desc),
-			progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(false),
 			progressbar.OptionSetElapsedTime(false),
 			progressbar.OptionSetWidth(30),
 		)
-		_ = b.bar.Set64(p.Events)
+		if !done {
+			_ = b.bar.Set64(p.Events)
+			b.bar.Describe(desc) // drawn whether or not the percentage moved
+		}
 	} else {
-		if p.Estimate > b.bar.GetMax64() {
-			b.bar.ChangeMax64(p.Estimate)
+		if done {
+			b.bar.Describe(desc) // before the end, which draws itself
+		}
+		if total != b.bar.GetMax64() {
+			b.bar.ChangeMax64(total)
 		}
 		_ = b.bar.Set64(p.Events)
-		// Drawn last: Describe draws even a bar that once reached its max
-		// (Set64 no longer does), so the frame left has the new count.
-		b.bar.Describe(desc)
+		if !done {
+			b.bar.Describe(desc) // last: the frame left has every figure of p
+		}
 	}
-	if p.Phase == projections.PhaseDone {
+	if done {
+		_ = b.bar.Finish()
 		b.exit() // what the rebuild logs next starts a line of its own
 	}
 }

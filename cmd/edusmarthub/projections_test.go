@@ -391,53 +391,97 @@ func waitUntil(t *testing.T, d time.Duration, ok func() (bool, string)) {
 // TestRebuildBarShowsARate: nothing is drawn before the first events;
 // then the count against the estimate, with the rate and time left since
 // the rebuild's start, also once the count has reached an estimate that
-// then grows; the line ends with the last report.
+// then grows, or that it never reaches; the line ends with the last
+// report, at 100%, and a terminal shows each frame whole, without what an
+// earlier, longer one left.
 func TestRebuildBarShowsARate(t *testing.T) {
-	var out bytes.Buffer
-	bar := newRebuildBar(&out, []string{"teachers"})
-	// A terminal shows the last frame drawn.
-	lastFrame := func() string {
-		frames := strings.Split(out.String(), "\r")
-		return frames[len(frames)-1]
-	}
-	bar.update(projections.Progress{Phase: projections.PhaseReplay, Estimate: 5000, Elapsed: 200 * time.Millisecond})
-	if out.Len() != 0 {
-		t.Fatalf("drawn before any event: %q", out.String())
-	}
-	steps := []struct {
+	type step struct {
 		p    projections.Progress
-		want []string
-	}{
-		{projections.Progress{Phase: projections.PhaseReplay, Events: 1000, Estimate: 5000, Elapsed: 400 * time.Millisecond},
-			[]string{"rebuilding teachers (2500 events/s, 2s left)", "(1000/5000)"}},
-		{projections.Progress{Phase: projections.PhaseReplay, Events: 5000, Estimate: 5000, Elapsed: 2 * time.Second},
-			[]string{"rebuilding teachers (2500 events/s)", "(5000/5000)"}},
-		// Events appended during the replay: the estimate grows past the
-		// count the bar reached.
-		{projections.Progress{Phase: projections.PhaseSwap, Events: 5400, Estimate: 6000, Elapsed: 3 * time.Second},
-			[]string{"catching up and swapping in (1800 events/s, 1s left)", "(5400/6000)"}},
-		{projections.Progress{Phase: projections.PhaseDone, Events: 6000, Estimate: 6000, Elapsed: 4 * time.Second},
-			[]string{"rebuilding teachers (1500 events/s)", "(6000/6000)"}},
+		want string // the line on screen, up to the bar's percentage
 	}
-	for _, s := range steps {
-		bar.update(s.p)
-		got := lastFrame()
-		if s.p.Phase == projections.PhaseDone {
-			if !strings.HasSuffix(got, "\n") {
-				t.Errorf("the bar's line is not ended with the last report: %q", got)
+	for name, steps := range map[string][]step{
+		"estimate reached, then grown, then not reached": {
+			{projections.Progress{Phase: projections.PhaseReplay, Events: 1000, Estimate: 5000, Elapsed: 400 * time.Millisecond},
+				"rebuilding teachers: 1000 of 5000 events, 2500/s, 2s left  19%"},
+			{projections.Progress{Phase: projections.PhaseReplay, Events: 5000, Estimate: 5000, Elapsed: 2 * time.Second},
+				"rebuilding teachers: 5000 of 5000 events, 2500/s  99%"},
+			{projections.Progress{Phase: projections.PhaseSwap, Events: 5400, Estimate: 6000, Elapsed: 3 * time.Second},
+				"catching up and swapping in: 5400 of 6000 events, 1800/s  89%"},
+			// The log's head above the last event: positions of appends
+			// rolled back.
+			{projections.Progress{Phase: projections.PhaseDone, Events: 6000, Estimate: 6010, Elapsed: 4 * time.Second},
+				"rebuilding teachers: 6000 events, 1500/s 100%"},
+		},
+		"all events in the first report": {
+			{projections.Progress{Phase: projections.PhaseReplay, Events: 150, Estimate: 150, Elapsed: 400 * time.Millisecond},
+				"rebuilding teachers: 150 of 150 events, 375/s  99%"},
+			{projections.Progress{Phase: projections.PhaseIndex, Events: 150, Estimate: 150, Elapsed: 2 * time.Second},
+				"building indexes: 150 of 150 events, 75/s  99%"},
+			{projections.Progress{Phase: projections.PhaseDone, Events: 150, Estimate: 150, Elapsed: 3 * time.Second},
+				"rebuilding teachers: 150 events, 50/s 100%"},
+		},
+		"done at the first report": {
+			{projections.Progress{Phase: projections.PhaseDone, Events: 10, Estimate: 10, Elapsed: 100 * time.Millisecond},
+				"rebuilding teachers: 10 events, 100/s 100%"},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			bar := newRebuildBar(&out, []string{"teachers"})
+			bar.update(projections.Progress{Phase: projections.PhaseReplay, Estimate: 5000, Elapsed: 200 * time.Millisecond})
+			if out.Len() != 0 {
+				t.Fatalf("drawn before any event: %q", out.String())
 			}
-		}
-		for _, w := range s.want {
-			if !strings.Contains(got, w) {
-				t.Errorf("after %+v the bar shows %q, want %q in it", s.p, got, w)
+			for _, s := range steps {
+				bar.update(s.p)
+				lines := screen(out.String())
+				line := lines[len(lines)-1]
+				if s.p.Phase == projections.PhaseDone {
+					if line != "" || len(lines) != 2 {
+						t.Fatalf("the bar's line is not ended with the last report: %q", lines)
+					}
+					line = lines[0]
+				}
+				// The bar itself ends the line: nothing after it.
+				if !strings.HasPrefix(line, s.want+" |") || !strings.HasSuffix(line, "|") {
+					t.Errorf("after %+v the screen shows %q, want %q, then the bar", s.p, line, s.want)
+				}
 			}
-		}
-	}
-	n := out.Len()
-	bar.exit() // after the last report: nothing more
-	if out.Len() != n {
-		t.Errorf("exit after the last report wrote %q", out.String()[n:])
+			n := out.Len()
+			bar.exit() // after the last report: nothing more
+			if out.Len() != n {
+				t.Errorf("exit after the last report wrote %q", out.String()[n:])
+			}
+		})
 	}
 	var none *rebuildBar
 	none.exit() // --quiet: no bar
+}
+
+// screen is what a terminal shows after out: each \r returns to the start
+// of the line and what follows overwrites it; each \n starts a new line.
+func screen(out string) []string {
+	lines := [][]rune{nil}
+	col := 0
+	for _, r := range out {
+		line := &lines[len(lines)-1]
+		switch r {
+		case '\r':
+			col = 0
+		case '\n':
+			lines, col = append(lines, nil), 0
+		default:
+			if col < len(*line) {
+				(*line)[col] = r
+			} else {
+				*line = append(*line, r)
+			}
+			col++
+		}
+	}
+	shown := make([]string, len(lines))
+	for i, l := range lines {
+		shown[i] = strings.TrimRight(string(l), " ")
+	}
+	return shown
 }
