@@ -437,10 +437,11 @@ func serverEnv() []string {
 // about 450 times a second at 500 commands/s: 3-5% of the 2-core
 // machine's CPU in brk, plus the page faults of touching the memory
 // again (perf, cmd/projbench). Setting either variable fixes both
-// thresholds: here 8 MiB for mmap (PostgreSQL's memory contexts grow in
-// blocks of up to 8 MiB, which now come from the heap) and 16 MiB of
-// free heap top a backend may keep, as glibc's own rule would after a
-// block of 8 MiB. Set by the caller, these variables win.
+// thresholds: here 8 MiB for mmap (blocks under it come from the heap;
+// PostgreSQL's memory contexts grow in blocks of up to 8 MiB, whose
+// largest, with glibc's header, still goes to mmap) and 16 MiB of free
+// heap top a backend may keep, about what glibc's own rule would set
+// after freeing such a block. Set by the caller, these variables win.
 var mallocTuning = []string{
 	"MALLOC_MMAP_THRESHOLD_=" + strconv.Itoa(8<<20),
 	"MALLOC_TRIM_THRESHOLD_=" + strconv.Itoa(16<<20),

@@ -159,7 +159,11 @@ func listDeadLetters(ctx context.Context, client sarama.Client, topic string) ([
 	for _, p := range partitions {
 		err := readPartition(ctx, client, consumer, topic, p, func(m *sarama.ConsumerMessage) {
 			if of := headerOf(m.Headers, HeaderDLQRedriveOf); of != "" {
-				redriven[of] = headerOf(m.Headers, HeaderDLQRedrivenTo)
+				// A marker without where its letter went re-drove nothing
+				// (nor undoes a marker that says where).
+				if to := headerOf(m.Headers, HeaderDLQRedrivenTo); to != "" {
+					redriven[of] = to
+				}
 				return
 			}
 			letters = append(letters, parseDeadLetter(m))

@@ -25,7 +25,7 @@ import (
 // What retention removes is forgotten: a letter, or a marker, whose letter
 // is then pending again unless another marker re-drove it. A topic made
 // again (a new topic ID, fewer partitions, or a partition shorter than
-// read) starts the count over. One read at a time (sampled sees to it).
+// read or older than retention left it) starts the count over. One read at a time (sampled sees to it).
 type deadLetterCount struct {
 	cfg      Config
 	topicID  sarama.Uuid
@@ -116,18 +116,25 @@ func (c *deadLetterCount) read(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
+	// Markers waiting for a letter where the partition was read past
+	// without one: not a letter's place (another marker, say). Their
+	// letter will never come.
+	maps.DeleteFunc(c.early, func(l dlqRef, _ []dlqRef) bool {
+		next, read := c.next[l.partition]
+		return read && l.offset < next
+	})
 	return len(c.pending), nil
 }
 
 // madeAgain reports whether the topic is not the one read last time: its
-// ID changed (brokers that give one), or a partition read before is gone
-// or shorter than read.
+// ID changed (brokers that give one), or a partition read before is gone,
+// shorter than read, or holds offsets retention had removed.
 func (c *deadLetterCount) madeAgain(id sarama.Uuid, bounds map[int32][2]int64) bool {
 	if id != (sarama.Uuid{}) && c.topicID != (sarama.Uuid{}) && id != c.topicID {
 		return true
 	}
 	for p, next := range c.next {
-		if b, ok := bounds[p]; !ok || next > b[1] {
+		if b, ok := bounds[p]; !ok || next > b[1] || b[0] < c.oldest[p] {
 			return true
 		}
 	}
@@ -210,7 +217,8 @@ func (c *deadLetterCount) retained(p int32, oldest int64) {
 	}
 }
 
-// parseRef reads a DeadLetter's Ref, "<partition>/<offset>".
+// parseRef reads a DeadLetter's Ref, "<partition>/<offset>", written as
+// parseDeadLetter writes it (a full read matches the text).
 func parseRef(ref string) (dlqRef, bool) {
 	ps, os, ok := strings.Cut(ref, "/")
 	if !ok {
@@ -218,8 +226,9 @@ func parseRef(ref string) (dlqRef, bool) {
 	}
 	p, err1 := strconv.ParseInt(ps, 10, 32)
 	o, err2 := strconv.ParseInt(os, 10, 64)
-	if err1 != nil || err2 != nil {
-		return dlqRef{}, false
-	}
-	return dlqRef{int32(p), o}, true
+	r := dlqRef{int32(p), o}
+	return r, err1 == nil && err2 == nil && r.String() == ref
 }
+
+// String is the Ref of the dead letter at r.
+func (r dlqRef) String() string { return fmt.Sprintf("%d/%d", r.partition, r.offset) }
