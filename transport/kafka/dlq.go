@@ -89,19 +89,10 @@ func (d DeadLetter) header(key string) string {
 // group, nothing committed), and returns its dead letters, oldest first,
 // with the ones already re-driven marked. A missing topic has none.
 func ListDeadLetters(ctx context.Context, cfg Config) ([]DeadLetter, error) {
-	return readDeadLetters(ctx, cfg, nil)
-}
-
-// readDeadLetters is ListDeadLetters with the client's configuration
-// changed by tune first, if given.
-func readDeadLetters(ctx context.Context, cfg Config, tune func(*sarama.Config)) ([]DeadLetter, error) {
 	cfg.setDefaults()
 	sc, err := cfg.ConsumerSaramaConfig()
 	if err != nil {
 		return nil, err
-	}
-	if tune != nil {
-		tune(sc)
 	}
 	client, err := dlqClient(cfg, sc)
 	if err != nil {

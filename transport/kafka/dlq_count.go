@@ -25,7 +25,8 @@ import (
 // What retention removes is forgotten: a letter, or a marker, whose letter
 // is then pending again unless another marker re-drove it. A topic made
 // again (a new topic ID, fewer partitions, or a partition shorter than
-// read or older than retention left it) starts the count over. One read at a time (sampled sees to it).
+// read or older than retention left it) starts the count over. One read
+// at a time (sampled sees to it).
 type deadLetterCount struct {
 	cfg      Config
 	topicID  sarama.Uuid
