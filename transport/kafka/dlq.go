@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,9 +137,9 @@ func listDeadLetters(ctx context.Context, client sarama.Client, topic string) ([
 	if !slices.Contains(topics, topic) {
 		return nil, nil
 	}
-	partitions, err := client.Partitions(topic)
+	ranges, err := partitionRanges(ctx, client, []string{topic})
 	if err != nil {
-		return nil, fmt.Errorf("kafka: partitions of %s: %w", topic, err)
+		return nil, err
 	}
 	consumer, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
@@ -147,8 +148,9 @@ func listDeadLetters(ctx context.Context, client sarama.Client, topic string) ([
 	defer consumer.Close()
 	var letters []DeadLetter
 	redriven := map[string]string{} // Ref -> where to
-	for _, p := range partitions {
-		err := readPartition(ctx, client, consumer, topic, p, func(m *sarama.ConsumerMessage) {
+	for _, p := range slices.Sorted(maps.Keys(ranges[topic])) {
+		r := ranges[topic][p]
+		err := readRange(ctx, consumer, topic, p, r.oldest, r.end, func(m *sarama.ConsumerMessage) {
 			if of := headerOf(m.Headers, HeaderDLQRedriveOf); of != "" {
 				// A marker without where its letter went re-drove nothing
 				// (nor undoes a marker that says where).
@@ -170,28 +172,6 @@ func listDeadLetters(ctx context.Context, client sarama.Client, topic string) ([
 		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.DLQPartition, b.DLQPartition), cmp.Compare(a.DLQOffset, b.DLQOffset))
 	})
 	return letters, nil
-}
-
-// readPartition calls fn for every message of the partition from its
-// oldest retained offset up to its end when the read started.
-func readPartition(ctx context.Context, client sarama.Client, consumer sarama.Consumer, topic string, p int32, fn func(*sarama.ConsumerMessage)) error {
-	oldest, end, err := partitionBounds(client, topic, p)
-	if err != nil {
-		return err
-	}
-	return readRange(ctx, consumer, topic, p, oldest, end, fn)
-}
-
-// partitionBounds returns the partition's oldest retained offset and its
-// end (the next offset to be written).
-func partitionBounds(client sarama.Client, topic string, p int32) (oldest, end int64, err error) {
-	if oldest, err = client.GetOffset(topic, p, sarama.OffsetOldest); err != nil {
-		return 0, 0, fmt.Errorf("kafka: oldest offset of %s/%d: %w", topic, p, err)
-	}
-	if end, err = client.GetOffset(topic, p, sarama.OffsetNewest); err != nil {
-		return 0, 0, fmt.Errorf("kafka: end offset of %s/%d: %w", topic, p, err)
-	}
-	return oldest, end, nil
 }
 
 // readRange calls fn for every message of the partition from offset from

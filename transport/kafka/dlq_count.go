@@ -90,20 +90,12 @@ func (c *deadLetterCount) read(ctx context.Context) (int, error) {
 	case md.Err != sarama.ErrNoError:
 		return 0, fmt.Errorf("kafka: describe %s: %w", topic, md.Err)
 	}
-	partitions := make([]int32, 0, len(md.Partitions))
-	for _, p := range md.Partitions {
-		partitions = append(partitions, p.ID)
+	all, err := partitionRanges(ctx, client, []string{topic})
+	if err != nil {
+		return 0, err
 	}
-	slices.Sort(partitions)
-	bounds := make(map[int32][2]int64, len(partitions))
-	for _, p := range partitions {
-		oldest, end, err := partitionBounds(client, topic, p)
-		if err != nil {
-			return 0, err
-		}
-		bounds[p] = [2]int64{oldest, end}
-	}
-	if c.madeAgain(md.Uuid, bounds) {
+	ranges := all[topic]
+	if c.madeAgain(md.Uuid, ranges) {
 		c.reset()
 	}
 	c.topicID = md.Uuid
@@ -112,8 +104,8 @@ func (c *deadLetterCount) read(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("kafka: consumer of %s: %w", topic, err)
 	}
 	defer consumer.Close()
-	for _, p := range partitions {
-		if err := c.readPartition(ctx, consumer, topic, p, bounds[p][0], bounds[p][1]); err != nil {
+	for _, p := range slices.Sorted(maps.Keys(ranges)) { // the same order every read
+		if err := c.readPartition(ctx, consumer, topic, p, ranges[p]); err != nil {
 			return 0, err
 		}
 	}
@@ -130,12 +122,12 @@ func (c *deadLetterCount) read(ctx context.Context) (int, error) {
 // madeAgain reports whether the topic is not the one read last time: its
 // ID changed (brokers that give one), or a partition read before is gone,
 // shorter than read, or holds offsets retention had removed.
-func (c *deadLetterCount) madeAgain(id sarama.Uuid, bounds map[int32][2]int64) bool {
+func (c *deadLetterCount) madeAgain(id sarama.Uuid, ranges map[int32]partitionRange) bool {
 	if id != (sarama.Uuid{}) && c.topicID != (sarama.Uuid{}) && id != c.topicID {
 		return true
 	}
 	for p, next := range c.next {
-		if b, ok := bounds[p]; !ok || next > b[1] || b[0] < c.oldest[p] {
+		if r, ok := ranges[p]; !ok || next > r.end || r.oldest < c.oldest[p] {
 			return true
 		}
 	}
@@ -146,7 +138,8 @@ func (c *deadLetterCount) madeAgain(id sarama.Uuid, bounds map[int32][2]int64) b
 // end, then forgets what retention removed below oldest. The count's
 // state changes only once the partition is read, so a read that fails
 // part way is done again whole.
-func (c *deadLetterCount) readPartition(ctx context.Context, consumer sarama.Consumer, topic string, p int32, oldest, end int64) error {
+func (c *deadLetterCount) readPartition(ctx context.Context, consumer sarama.Consumer, topic string, p int32, r partitionRange) error {
+	oldest, end := r.oldest, r.end
 	var letters, markers []dlqRef
 	var redriveOf []dlqRef // markers[i] re-drove redriveOf[i]
 	err := readRange(ctx, consumer, topic, p, max(c.next[p], oldest), end, func(m *sarama.ConsumerMessage) {
