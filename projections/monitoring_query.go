@@ -123,8 +123,8 @@ type SystemSources struct {
 	// rolled back).
 	Backlog func(ctx context.Context, after eventstore.Position) (uint64, error)
 	// DeadLetters counts the dead letters waiting on the dead-letter topic,
-	// e.g. those of transport/kafka's ListDeadLetters not yet re-driven
-	// (that reads the whole topic: callers may cache it). Nil: unknown.
+	// not yet re-driven (transport/kafka's PendingDeadLetters). Nil:
+	// unknown.
 	DeadLetters func(ctx context.Context) (int, error)
 	// ConsumerLag returns, by projection name, the events delivered to
 	// its consumer and not yet applied: its Kafka consumer group's lag
