@@ -37,7 +37,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/edusmarthub/edusmarthub/eventstore/postgres"
@@ -251,13 +250,7 @@ func (s *server) newDatabase(ctx context.Context, prefix string) (url, name stri
 
 // dropDatabase drops a database of newDatabase's.
 func (s *server) dropDatabase(ctx context.Context, name string) error {
-	conn, err := pgx.Connect(ctx, s.adminURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	return err
+	return pgcluster.DropDatabase(ctx, s.adminURL, name)
 }
 
 // withDatabase returns connString with its database replaced by name, for
@@ -280,15 +273,9 @@ func (s *server) close() error {
 	if s.cluster != nil {
 		return errors.Join(s.cluster.Stop(ctx), os.RemoveAll(s.dir))
 	}
-	conn, err := pgx.Connect(ctx, s.adminURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
 	var errs []error
 	for _, db := range s.dbs {
-		_, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)")
-		errs = append(errs, err)
+		errs = append(errs, s.dropDatabase(ctx, db))
 	}
 	return errors.Join(errs...)
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/edusmarthub/edusmarthub/internal/pgcluster"
@@ -43,13 +42,7 @@ func Open(ctx context.Context, serverURL, prefix string, durable bool) (*DB, err
 		drop := func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			conn, err := pgx.Connect(ctx, serverURL)
-			if err != nil {
-				return fmt.Errorf("drop %s: %w", name, err)
-			}
-			defer conn.Close(ctx)
-			_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-			return err
+			return pgcluster.DropDatabase(ctx, serverURL, name)
 		}
 		return &DB{Where: "the server of DATABASE_URL", url: serverURL, name: name, cleanup: drop}, nil
 	}

@@ -183,6 +183,25 @@ func (c *Cluster) CreateDatabase(ctx context.Context, name string) error {
 	return CreateDatabase(ctx, c.ConnString("postgres"), name)
 }
 
+// DropDatabase drops database name, if it exists, on the server that
+// adminURL (as for CreateDatabase) points at. FORCE: a connection left
+// behind (a subscription still stopping) does not keep it.
+func DropDatabase(ctx context.Context, adminURL, name string) (err error) {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return fmt.Errorf("pgcluster: drop database %q: connect: %w", name, err)
+	}
+	defer func() {
+		if cerr := conn.Close(context.WithoutCancel(ctx)); cerr != nil && err == nil {
+			err = fmt.Errorf("pgcluster: drop database %q: close connection: %w", name, cerr)
+		}
+	}()
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("pgcluster: drop database %q: %w", name, err)
+	}
+	return nil
+}
+
 // CreateDatabase creates database name on the server that adminURL (a
 // connection string to an existing database, as a role allowed to create
 // databases) points at, unless it exists.

@@ -98,6 +98,18 @@ func TestLifecycle(t *testing.T) {
 	if err := c.CreateDatabase(ctx, "app"); err != nil {
 		t.Fatalf("CreateDatabase again: %v", err)
 	}
+	// DropDatabase drops one, and one that is not there is no error.
+	if err := c.CreateDatabase(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := pgcluster.DropDatabase(ctx, c.ConnString("postgres"), "gone"); err != nil {
+			t.Fatalf("DropDatabase: %v", err)
+		}
+	}
+	if n := queryInt(t, c.ConnString("app"), "SELECT count(*)::int FROM pg_database WHERE datname = 'gone'"); n != 0 {
+		t.Errorf("database gone still there after DropDatabase")
+	}
 	exec1(t, c.ConnString("app"), "CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)")
 	settings := "SELECT (current_setting('fsync') = 'off' AND current_setting('listen_addresses') = '127.0.0.1')::int"
 	if got := queryInt(t, c.ConnString("app"), settings); got != 1 {

@@ -28,7 +28,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/edusmarthub/edusmarthub/internal/pgcluster"
@@ -124,7 +123,7 @@ func NewDatabase(t testing.TB) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := dropDatabase(ctx, s.adminURL, name); err != nil {
+		if err := pgcluster.DropDatabase(ctx, s.adminURL, name); err != nil {
 			t.Errorf("pgtest: %v", err)
 		}
 	})
@@ -165,24 +164,6 @@ func databaseName(testName string) string {
 	var b [5]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
 	return "t_" + strings.Trim(base, "_") + "_" + hex.EncodeToString(b[:])
-}
-
-func dropDatabase(ctx context.Context, adminURL, name string) (err error) {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return fmt.Errorf("drop database %q: %w", name, err)
-	}
-	defer func() {
-		if cerr := conn.Close(context.WithoutCancel(ctx)); cerr != nil && err == nil {
-			err = fmt.Errorf("drop database %q: close: %w", name, cerr)
-		}
-	}()
-	// FORCE: a test may leave a connection behind (a subscription that
-	// is still stopping); the database goes anyway.
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		return fmt.Errorf("drop database %q: %w", name, err)
-	}
-	return nil
 }
 
 // withDatabase returns connString with its database replaced by name, for
