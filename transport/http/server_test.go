@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -119,12 +118,8 @@ func TestAccessLogCarriesIDs(t *testing.T) {
 	e := newEnv(t, options{})
 	e.do(req{method: http.MethodGet, path: "/healthz", header: map[string]string{"X-Request-ID": "r-1", "X-Correlation-ID": "c-1"}})
 	var line map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
-		if strings.Contains(l, `"http request"`) {
-			if err := json.Unmarshal([]byte(l), &line); err != nil {
-				t.Fatal(err)
-			}
-		}
+	if lines := e.logLines(t, "http request"); len(lines) > 0 {
+		line = lines[len(lines)-1]
 	}
 	for k, want := range map[string]any{"request_id": "r-1", "correlation_id": "c-1", "route": "/healthz", "method": "GET", "status": float64(200)} {
 		if line[k] != want {
